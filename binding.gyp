@@ -5,6 +5,7 @@
       "sources": [
         "native/binding.cc",
         "native/blocking_job.cc",
+        "native/crc32c.cc",
         "native/errno_error.cc",
         "native/pool_call.cc",
         "native/send_job.cc",

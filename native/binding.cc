@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "blocking_job.h"
+#include "crc32c.h"
 #include "send_job.h"
 #include "subvol_ioctl.h"
 
@@ -9,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJobs(env, exports);
   InitSend(env, exports);
   InitSubvolIoctls(env, exports);
+  InitCrc32c(env, exports);
   return exports;
 }
 
