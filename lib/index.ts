@@ -12,6 +12,12 @@ export {
 export type { ErrorCode } from './errors.js'
 
 // send and subvolumes (lib/send/, lib/subvolume/)
+export { send, sendToFd, SendStream, kernelSendProtocol } from './send/index.js'
+export type { SendOptions, SubvolumeRef, SendTarget } from './send/index.js'
+export * as subvolume from './subvolume/index.js'
+export type { SubvolumeInfo, SubvolumeEntry, SnapshotOptions, SetReadOnlyOptions } from './subvolume/index.js'
+export { formatUuid, parseUuid } from './uuid.js'
+export { nativePath } from './native.js'
 
 // stream decoding, dump and encoding (lib/stream/, lib/dump/)
 

@@ -19,6 +19,7 @@ static_assert(sizeof(struct btrfs_ioctl_ino_lookup_args) == 4096, "ino_lookup_ar
 static_assert(sizeof(struct btrfs_ioctl_search_key) == 104, "search_key");
 static_assert(sizeof(struct btrfs_ioctl_search_args_v2) == 112, "search_args_v2");
 static_assert(sizeof(struct btrfs_ioctl_received_subvol_args) == 200, "received_subvol_args");
+static_assert(sizeof(struct btrfs_ioctl_fs_info_args) == 1024, "fs_info_args");
 
 namespace {
 
@@ -200,6 +201,24 @@ Napi::Value SetReceivedSubvol(const Napi::CallbackInfo& info) {
                        });
 }
 
+// ioctlFsInfo(fd) -> Promise<{ fsid: Buffer, numDevices, nodesize, sectorsize }>. Unprivileged;
+// the fsid is what tells two subvolumes apart as one filesystem (their st_dev differ).
+Napi::Value FsInfo(const Napi::CallbackInfo& info) {
+  int fd = Fd(info[0]);
+  auto args = std::make_shared<btrfs_ioctl_fs_info_args>();
+  std::memset(args.get(), 0, sizeof(*args));
+  return PoolCall::Run(info.Env(), "ioctl", "BTRFS_IOC_FS_INFO",
+                       [=] { return IoctlErr(fd, BTRFS_IOC_FS_INFO, args.get()); },
+                       [=](Napi::Env env) -> Napi::Value {
+                         Napi::Object o = Napi::Object::New(env);
+                         o.Set("fsid", Bytes(env, args->fsid, sizeof(args->fsid)));
+                         o.Set("numDevices", Napi::Number::New(env, static_cast<double>(args->num_devices)));
+                         o.Set("nodesize", Napi::Number::New(env, args->nodesize));
+                         o.Set("sectorsize", Napi::Number::New(env, args->sectorsize));
+                         return o;
+                       });
+}
+
 }  // namespace
 
 void InitSubvolIoctls(Napi::Env env, Napi::Object exports) {
@@ -211,5 +230,6 @@ void InitSubvolIoctls(Napi::Env env, Napi::Object exports) {
   exports.Set("ioctlGetSubvolInfo", Napi::Function::New<GetSubvolInfo>(env));
   exports.Set("ioctlInoLookup", Napi::Function::New<InoLookup>(env));
   exports.Set("ioctlTreeSearchV2", Napi::Function::New<TreeSearchV2>(env));
+  exports.Set("ioctlFsInfo", Napi::Function::New<FsInfo>(env));
   exports.Set("ioctlSetReceivedSubvol", Napi::Function::New<SetReceivedSubvol>(env));
 }

@@ -64,6 +64,7 @@ declare namespace BtrfsNative {
     ioctlGetSubvolInfo(fd: number): Promise<SubvolInfo>
     ioctlInoLookup(fd: number, treeid: bigint, objectid: bigint): Promise<{ treeid: bigint; name: Buffer }>
     ioctlTreeSearchV2(fd: number, key: Buffer, bufSize: number): Promise<{ key: Buffer; items: Buffer }>
+    ioctlFsInfo(fd: number): Promise<{ fsid: Buffer; numDevices: number; nodesize: number; sectorsize: number }>
     /** Raw CRC32C update (no final XOR) of bytes[start, end); btrfs send uses crc = 0. */
     crc32c(crc: number, bytes: Uint8Array, start: number, end: number): number
     ioctlSetReceivedSubvol(fd: number, uuid: Buffer, stransid: bigint): Promise<{ rtransid: bigint; rtime: Timespec }>

@@ -1,0 +1,139 @@
+// SendStream: a Readable of the kernel's send stream. Each subvolume gets a pipe and a send job
+// on its own thread; we read the pipe through a libuv pipe handle (net.Socket: epoll, never the
+// threadpool). Backpressure is the pipe: pausing the socket lets the pipe fill and the kernel's
+// write block. A part ends only when the pipe hit EOF *and* the ioctl returned success, so a
+// failed send can never look like a complete stream. Destroying closes the read end (the kernel
+// gets EPIPE) and unrefs the job, so the process may exit at once.
+import { closeSync } from 'node:fs'
+import net from 'node:net'
+import { Readable } from 'node:stream'
+import { fromNative } from '../errors.js'
+import { native } from '../native.js'
+import { sendError } from './kernel-error.js'
+import type { NormalizedSendOptions } from './options.js'
+import { createSendPipe } from './pipe.js'
+import { planSend, type SendPart, type SendPlan } from './plan.js'
+
+export class SendStream extends Readable {
+  #options: NormalizedSendOptions
+  #plan: SendPlan | undefined
+  #next = 0
+  #socket: net.Socket | undefined
+  #job: BtrfsNative.Job | undefined
+  #running = 0
+  #bytesRead = 0
+
+  constructor(options: NormalizedSendOptions) {
+    super({ highWaterMark: options.highWaterMark, signal: options.signal })
+    this.#options = options
+  }
+
+  /** Bytes of stream delivered so far. */
+  get bytesRead(): number {
+    return this.#bytesRead
+  }
+
+  override _construct(callback: (err?: Error | null) => void): void {
+    planSend(this.#options).then(
+      (plan) => {
+        this.#plan = plan
+        callback()
+      },
+      (err: Error) => callback(err),
+    )
+  }
+
+  override _read(): void {
+    if (this.#socket) this.#socket.resume()
+    else if (!this.#job) this.#startPart()
+  }
+
+  #startPart(): void {
+    const plan = this.#plan!
+    if (this.#next >= plan.parts.length) {
+      void plan.close()
+      this.push(null)
+      return
+    }
+    const part = plan.parts[this.#next++]
+    let pipe: { readFd: number; writeFd: number }
+    try {
+      pipe = createSendPipe()
+    } catch (err) {
+      this.destroy(err as Error)
+      return
+    }
+    let eof = false
+    let result: number | undefined
+    const settle = () => {
+      if (result === undefined || this.destroyed) return
+      if (result !== 0) {
+        this.destroy(sendError(result, part.subvol.path))
+      } else if (eof) {
+        this.#socket = undefined
+        this.#job = undefined
+        this.#startPart()
+      }
+    }
+    try {
+      this.#job = this.#startJob(part, pipe.writeFd, (errno) => {
+        result = errno
+        settle()
+      })
+    } catch (err) {
+      closeQuietly(pipe.readFd)
+      this.destroy(fromNative(err, part.subvol.path) as Error)
+      return
+    }
+    const socket = new net.Socket({ fd: pipe.readFd, readable: true, writable: false })
+    this.#socket = socket
+    socket.on('data', (chunk: Buffer) => {
+      this.#bytesRead += chunk.length
+      if (!this.push(chunk)) socket.pause()
+    })
+    socket.on('end', () => {
+      eof = true
+      socket.destroy()
+      settle()
+    })
+    socket.on('error', (err) => this.destroy(err))
+  }
+
+  #startJob(part: SendPart, writeFd: number, done: (errno: number) => void): BtrfsNative.Job {
+    this.#running++
+    return native().startSend(
+      {
+        subvolFd: part.subvol.fd,
+        sendFd: writeFd,
+        cloneSources: BigUint64Array.from(part.cloneSources),
+        parentRoot: part.parentRoot,
+        flags: part.flags,
+        version: part.version,
+      },
+      (errno) => {
+        this.#running--
+        if (this.#running === 0 && this.destroyed) void this.#plan?.close()
+        done(errno)
+      },
+    )
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.#socket?.destroy()
+    this.#socket = undefined
+    if (this.#job) {
+      // The closed read end makes the kernel's next write fail with EPIPE; the signal also wakes
+      // a write already blocked. Unref so a destroyed send never holds the process open.
+      this.#job.interrupt()
+      this.#job.unref()
+    }
+    if (this.#running === 0) void this.#plan?.close()
+    callback(err)
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {}
+}

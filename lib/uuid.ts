@@ -1,0 +1,22 @@
+// UUIDs as the kernel keeps them: 16 raw bytes. Text form is uuid_unparse's (lower-case hex,
+// 8-4-4-4-12); an all-zero uuid means "none" (no parent, not received).
+
+export function formatUuid(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+export function parseUuid(text: string): Buffer | undefined {
+  const hex = text.replace(/-/g, '')
+  return /^[0-9a-fA-F]{32}$/.test(hex) ? Buffer.from(hex, 'hex') : undefined
+}
+
+export function isZeroUuid(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+/** The text form, or null for the all-zero "none" uuid. */
+export function formatOptionalUuid(bytes: Uint8Array): string | null {
+  return isZeroUuid(bytes) ? null : formatUuid(bytes)
+}
