@@ -20,5 +20,57 @@ export { formatUuid, parseUuid } from './uuid.js'
 export { nativePath } from './native.js'
 
 // stream decoding, dump and encoding (lib/stream/, lib/dump/)
+export { StreamDecoder, decodeAll } from './stream/decoder.js'
+export type { DecoderOptions, StreamWarning, StreamWarningCode } from './stream/decoder.js'
+export { parse, createParser } from './stream/parser.js'
+export type { ParseOptions, ByteSource } from './stream/parser.js'
+export { StreamEncoder } from './stream/encoder.js'
+export type { EncoderOptions, RawAttribute, RawCommandOptions } from './stream/encoder.js'
+export { COMMANDS, ATTRIBUTES } from './stream/commands.js'
+export type {
+  Command,
+  CommandData,
+  CommandOf,
+  CommandOrigin,
+  CommandSchema,
+  CommandType,
+  KnownCommand,
+  Timespec,
+  SubvolCommand,
+  SnapshotCommand,
+  MkfileCommand,
+  MkdirCommand,
+  MknodCommand,
+  MkfifoCommand,
+  MksockCommand,
+  SymlinkCommand,
+  RenameCommand,
+  LinkCommand,
+  UnlinkCommand,
+  RmdirCommand,
+  SetXattrCommand,
+  RemoveXattrCommand,
+  WriteCommand,
+  CloneCommand,
+  TruncateCommand,
+  ChmodCommand,
+  ChownCommand,
+  UtimesCommand,
+  EndCommand,
+  UpdateExtentCommand,
+  FallocateCommand,
+  FileattrCommand,
+  EncodedWriteCommand,
+  EnableVerityCommand,
+  UnknownCommand,
+} from './stream/commands.js'
+export { CMD, ATTR, DEFAULT_MAX_COMMAND_LENGTH } from './stream/constants.js'
+export type { StreamVersion } from './stream/constants.js'
+export { crc32c, crc32cUpdate } from './stream/crc32c.js'
+export { decodePath, isUtf8Path, toDate, toNanoseconds } from './stream/values.js'
+export { dump, toJson } from './dump/dump.js'
+export type { DumpOptions } from './dump/dump.js'
+export { formatCommand, createDumpContext, formatTime } from './dump/format.js'
+export type { DumpContext } from './dump/format.js'
 
 // receive (lib/receive/)

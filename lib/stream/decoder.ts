@@ -1,0 +1,459 @@
+// StreamDecoder: the synchronous, I/O-free core that turns bytes of one or more concatenated send
+// streams into typed commands. Chunks are read in place; bytes are copied only into a buffer of
+// exactly the unit's size when a stream header or command straddles chunks, and a command's
+// `len` is checked against maxCommandLength before anything of its body is buffered. Every
+// command's CRC32C is checked before its TLVs are split. After the first error it stays failed.
+import { StreamFormatError, type ErrorCode } from '../errors.js'
+import {
+  ATTRIBUTES_BY_NUMBER,
+  COMMANDS_BY_NUMBER,
+  type Command,
+  type CommandSchema,
+  type AttributeKind,
+} from './commands.js'
+import {
+  ATTR,
+  ATTR_MAX,
+  CMD_MAX,
+  COMMAND_HEADER_SIZE,
+  DEFAULT_MAX_COMMAND_LENGTH,
+  STREAM_HEADER_SIZE,
+  STREAM_MAGIC,
+  TIMESPEC_SIZE,
+  UUID_SIZE,
+  type StreamVersion,
+} from './constants.js'
+import { crc32cUpdate } from './crc32c.js'
+
+export interface DecoderOptions {
+  /** Check every command's CRC32C (default true). */
+  verifyCrc?: boolean
+  /**
+   * Largest accepted command payload (`len`, excluding the 10-byte header). Default
+   * DEFAULT_MAX_COMMAND_LENGTH (256 KiB), above what any kernel emits; checked before buffering.
+   */
+  maxCommandLength?: number
+  /** Yield command numbers the stream's version does not define as `{ type: 'unknown' }` instead of failing. */
+  allowUnknownCommands?: boolean
+  /**
+   * Copy byte values (paths, names, uuids, data) out of the input. Without it they are views into
+   * the input chunks or the decoder's straddle buffer: valid until the next command is pulled.
+   */
+  copy?: boolean
+  /** Called for attributes that are skipped: unknown numbers, or ones the command does not take. */
+  onWarning?: (warning: StreamWarning) => void
+}
+
+export type StreamWarningCode = 'BTRFS_STREAM_UNKNOWN_ATTRIBUTE' | 'BTRFS_STREAM_UNEXPECTED_ATTRIBUTE'
+
+export interface StreamWarning {
+  code: StreamWarningCode
+  message: string
+  /** Absolute offset of the command's header. */
+  offset: number
+  commandIndex: number
+  commandType: number
+  commandName?: string
+  attribute: number
+}
+
+const enum State {
+  Header,
+  Command,
+  AfterEnd,
+}
+
+const ZERO_CRC_FIELD = new Uint8Array(4)
+const MAX_SAFE_HIGH = 0x1fffff
+
+/** Per command number: 0 = attribute not taken, 1 = optional, 2 = required (derived from COMMANDS). */
+const ATTR_ROLE: readonly (Uint8Array | undefined)[] = COMMANDS_BY_NUMBER.map((s) => {
+  if (!s) return undefined
+  const roles = new Uint8Array(64)
+  const optional = s.optional as readonly string[]
+  for (const field of s.fields as readonly string[]) {
+    const attr = ATTRIBUTES_BY_NUMBER.findIndex((a) => a?.field === field)
+    roles[attr] = optional.includes(field) ? 1 : 2
+  }
+  return roles
+})
+const REQUIRED_COUNT: readonly number[] = ATTR_ROLE.map((r) => (r ? r.reduce((n, v) => n + (v === 2 ? 1 : 0), 0) : 0))
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
+}
+
+export class StreamDecoder {
+  readonly #verifyCrc: boolean
+  readonly #maxLen: number
+  readonly #allowUnknown: boolean
+  readonly #copy: boolean
+  readonly #onWarning: ((w: StreamWarning) => void) | undefined
+
+  #state = State.Header
+  /** Absolute offset of the unit (stream header or command) being read. */
+  #pos = 0
+  #version: StreamVersion = 1
+  #stream = -1
+  #index = 0
+  #sawInput = false
+  #failed: StreamFormatError | undefined
+  /** Straddle buffer: holds the unit's first #fill bytes out of #need. */
+  #pending: Buffer | undefined
+  #fill = 0
+  #need = 0
+
+  constructor(options: DecoderOptions = {}) {
+    this.#verifyCrc = options.verifyCrc ?? true
+    const max = options.maxCommandLength ?? DEFAULT_MAX_COMMAND_LENGTH
+    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('maxCommandLength must be a non-negative integer')
+    this.#maxLen = max
+    this.#allowUnknown = options.allowUnknownCommands ?? false
+    this.#copy = options.copy ?? false
+    this.#onWarning = options.onWarning
+  }
+
+  /** Bytes consumed so far into complete units (stream headers and commands). */
+  get position(): number {
+    return this.#pos
+  }
+
+  /** Commands decoded so far. */
+  get commandCount(): number {
+    return this.#index
+  }
+
+  /** Version of the stream being read (1 before any header). */
+  get version(): StreamVersion {
+    return this.#version
+  }
+
+  /** True when the input so far ends exactly after an END (a valid place to stop). */
+  get atEnd(): boolean {
+    return this.#state === State.AfterEnd && this.#pending === undefined
+  }
+
+  /** Feeds bytes; returns the commands they complete, in order. Throws StreamFormatError. */
+  push(chunk: Uint8Array): Command[] {
+    if (this.#failed) throw this.#failed
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('StreamDecoder.push expects a Uint8Array or Buffer')
+    const out: Command[] = []
+    const n = chunk.length
+    if (n === 0) return out
+    this.#sawInput = true
+    const buf = asBuffer(chunk)
+    try {
+      let p = 0
+      if (this.#pending) {
+        p = this.#fillPending(buf, 0, out)
+        if (this.#pending) return out
+      }
+      while (p < n) {
+        const rem = n - p
+        if (this.#state !== State.Command) {
+          if (rem < STREAM_HEADER_SIZE) {
+            this.#stash(buf, p, rem, STREAM_HEADER_SIZE)
+            break
+          }
+          this.#header(buf, p)
+          p += STREAM_HEADER_SIZE
+          continue
+        }
+        if (rem < COMMAND_HEADER_SIZE) {
+          this.#stash(buf, p, rem, COMMAND_HEADER_SIZE)
+          break
+        }
+        const len = this.#checkLength(buf, p)
+        const total = COMMAND_HEADER_SIZE + len
+        if (rem < total) {
+          this.#stash(buf, p, rem, total)
+          break
+        }
+        out.push(this.#command(buf, p, len))
+        p += total
+      }
+    } catch (err) {
+      if (err instanceof StreamFormatError) this.#failed = err
+      throw err
+    }
+    return out
+  }
+
+  /** Declares the input complete. Throws if it was empty or ended inside a command or before END. */
+  end(): void {
+    if (this.#failed) throw this.#failed
+    let err: StreamFormatError | undefined
+    if (!this.#sawInput) {
+      err = new StreamFormatError('BTRFS_STREAM_EMPTY', 'empty stream is not considered valid', { offset: 0 })
+    } else if (this.#pending) {
+      const what = this.#state === State.Command ? 'a command' : 'a stream header'
+      err = this.#error(
+        'BTRFS_STREAM_TRUNCATED',
+        `input ended inside ${what} at byte ${this.#pos + this.#fill} (${this.#fill} of ${this.#need} bytes)`,
+        this.#state === State.Command && this.#fill >= 6 ? this.#pending[4] | (this.#pending[5] << 8) : undefined,
+      )
+    } else if (this.#state === State.Command) {
+      err = this.#error('BTRFS_STREAM_TRUNCATED', `input ended at byte ${this.#pos} before END`)
+    }
+    if (err) {
+      this.#failed = err
+      throw err
+    }
+  }
+
+  #stash(buf: Buffer, p: number, count: number, need: number): void {
+    const pending = Buffer.allocUnsafe(need)
+    buf.copy(pending, 0, p, p + count)
+    this.#pending = pending
+    this.#fill = count
+    this.#need = need
+  }
+
+  /** Completes the straddling unit from buf[p...]; returns where the unread input starts. */
+  #fillPending(buf: Buffer, p: number, out: Command[]): number {
+    for (;;) {
+      const pending = this.#pending as Buffer
+      const take = Math.min(this.#need - this.#fill, buf.length - p)
+      buf.copy(pending, this.#fill, p, p + take)
+      this.#fill += take
+      p += take
+      if (this.#fill < this.#need) return p
+      if (this.#state !== State.Command) {
+        this.#pending = undefined
+        this.#header(pending, 0)
+        return p
+      }
+      if (this.#need === COMMAND_HEADER_SIZE) {
+        const len = this.#checkLength(pending, 0)
+        if (len > 0) {
+          const grown = Buffer.allocUnsafe(COMMAND_HEADER_SIZE + len)
+          pending.copy(grown, 0, 0, COMMAND_HEADER_SIZE)
+          this.#pending = grown
+          this.#need = COMMAND_HEADER_SIZE + len
+          continue
+        }
+      }
+      this.#pending = undefined
+      out.push(this.#command(pending, 0, this.#need - COMMAND_HEADER_SIZE))
+      return p
+    }
+  }
+
+  #header(b: Buffer, p: number): void {
+    for (let i = 0; i < STREAM_MAGIC.length; i++) {
+      if (b[p + i] !== STREAM_MAGIC[i]) {
+        const detail = this.#state === State.AfterEnd
+          ? 'data after END is not a btrfs-stream header'
+          : 'input does not start with the btrfs-stream magic'
+        throw this.#error('BTRFS_STREAM_BAD_MAGIC', detail)
+      }
+    }
+    const version = u32(b, p + 13)
+    if (version < 1 || version > 3) {
+      throw this.#error('BTRFS_STREAM_UNSUPPORTED_VERSION', `stream version ${version} not supported`)
+    }
+    this.#version = version as StreamVersion
+    this.#stream++
+    this.#state = State.Command
+    this.#pos += STREAM_HEADER_SIZE
+  }
+
+  #checkLength(b: Buffer, p: number): number {
+    const len = u32(b, p)
+    if (len > this.#maxLen) {
+      throw this.#error(
+        'BTRFS_STREAM_TOO_LARGE',
+        `command length ${len} exceeds maxCommandLength ${this.#maxLen}`,
+        b[p + 4] | (b[p + 5] << 8),
+      )
+    }
+    return len
+  }
+
+  #error(code: ErrorCode, detail: string, cmd?: number, attribute?: number): StreamFormatError {
+    return new StreamFormatError(code, detail, {
+      offset: this.#pos,
+      commandIndex: this.#index,
+      commandType: cmd,
+      commandName: cmd === undefined ? undefined : COMMANDS_BY_NUMBER[cmd]?.type,
+      attribute,
+    })
+  }
+
+  #command(b: Buffer, p: number, len: number): Command {
+    const cmdNum = b[p + 4] | (b[p + 5] << 8)
+    const end = p + COMMAND_HEADER_SIZE + len
+    if (this.#verifyCrc) {
+      const stored = u32(b, p + 6)
+      let crc = crc32cUpdate(0, b, p, p + 6)
+      crc = crc32cUpdate(crc, ZERO_CRC_FIELD, 0, 4)
+      crc = crc32cUpdate(crc, b, p + COMMAND_HEADER_SIZE, end)
+      if (crc !== stored) {
+        throw this.#error(
+          'BTRFS_STREAM_BAD_CRC',
+          `crc32 mismatch in command: stored 0x${stored.toString(16)}, computed 0x${crc.toString(16)}`,
+          cmdNum,
+        )
+      }
+    }
+    const version = this.#version
+    const schema = cmdNum <= CMD_MAX[version] ? COMMANDS_BY_NUMBER[cmdNum] : undefined
+    let cmd: Command
+    if (!schema) {
+      if (!this.#allowUnknown) {
+        throw this.#error('BTRFS_STREAM_UNKNOWN_COMMAND', `unknown command ${cmdNum} for stream version ${version}`, cmdNum)
+      }
+      const payload = b.subarray(p + COMMAND_HEADER_SIZE, end)
+      cmd = {
+        type: 'unknown',
+        offset: this.#pos,
+        index: this.#index,
+        stream: this.#stream,
+        version,
+        cmd: cmdNum,
+        payload: this.#copy ? Buffer.from(payload) : payload,
+      }
+    } else {
+      cmd = this.#attributes(b, p + COMMAND_HEADER_SIZE, end, cmdNum, schema)
+      if (cmd.type === 'end') this.#state = State.AfterEnd
+    }
+    this.#index++
+    this.#pos += COMMAND_HEADER_SIZE + len
+    return cmd
+  }
+
+  #attributes(b: Buffer, q: number, end: number, cmdNum: number, schema: CommandSchema): Command {
+    const version = this.#version
+    const roles = ATTR_ROLE[cmdNum] as Uint8Array
+    const maxAttr = ATTR_MAX[version]
+    const cmd: Record<string, unknown> = {
+      type: schema.type,
+      offset: this.#pos,
+      index: this.#index,
+      stream: this.#stream,
+      version,
+    }
+    let seenLo = 0
+    let seenHi = 0
+    let required = 0
+    while (q < end) {
+      if (end - q < 2) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum)
+      const t = b[q] | (b[q + 1] << 8)
+      let vs: number
+      let vlen: number
+      if (t === ATTR.DATA && version >= 2) {
+        // v2+: DATA has no length and runs to the end of the command (kernel send.h, FORMAT.md §1.3).
+        vs = q + 2
+        vlen = end - vs
+      } else {
+        if (end - q < 4) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum, t)
+        vlen = b[q + 2] | (b[q + 3] << 8)
+        vs = q + 4
+        if (vs + vlen > end) {
+          throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute length ${vlen} runs past the command end`, cmdNum, t)
+        }
+      }
+      q = vs + vlen
+      if (t === 0) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'invalid attribute type 0', cmdNum, t)
+      const spec = t <= maxAttr ? ATTRIBUTES_BY_NUMBER[t] : undefined
+      if (!spec) {
+        this.#warn('BTRFS_STREAM_UNKNOWN_ATTRIBUTE', `unknown attribute ${t} for stream version ${version} skipped`, cmdNum, t)
+        continue
+      }
+      const role = roles[t]
+      if (role === 0) {
+        this.#warn('BTRFS_STREAM_UNEXPECTED_ATTRIBUTE', `attribute ${spec.name} is not part of ${schema.type}; skipped`, cmdNum, t)
+        continue
+      }
+      if (t < 32) {
+        const bit = 1 << t
+        if (seenLo & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${spec.name} appears twice`, cmdNum, t)
+        seenLo |= bit
+      } else {
+        const bit = 1 << (t - 32)
+        if (seenHi & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${spec.name} appears twice`, cmdNum, t)
+        seenHi |= bit
+      }
+      if (role === 2) required++
+      cmd[spec.field] = this.#value(spec.kind, b, vs, vlen, cmdNum, t, spec.name)
+    }
+    if (required !== REQUIRED_COUNT[cmdNum]) {
+      for (const field of schema.fields as readonly string[]) {
+        if (cmd[field] === undefined && !(schema.optional as readonly string[]).includes(field)) {
+          const attr = ATTRIBUTES_BY_NUMBER.findIndex((a) => a?.field === field)
+          throw this.#error('BTRFS_STREAM_MISSING_ATTRIBUTE', `attribute ${attr} requested but not present`, cmdNum, attr)
+        }
+      }
+    }
+    return cmd as unknown as Command
+  }
+
+  #value(kind: AttributeKind, b: Buffer, vs: number, vlen: number, cmdNum: number, t: number, name: string): unknown {
+    const size = (expected: number): void => {
+      if (vlen !== expected) {
+        throw this.#error(
+          'BTRFS_STREAM_BAD_ATTRIBUTE',
+          `invalid size for attribute ${name}, expected = ${expected}, got = ${vlen}`,
+          cmdNum,
+          t,
+        )
+      }
+    }
+    switch (kind) {
+      case 'u64': {
+        size(8)
+        const hi = u32(b, vs + 4)
+        if (hi > MAX_SAFE_HIGH) {
+          throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute ${name} value exceeds Number.MAX_SAFE_INTEGER`, cmdNum, t)
+        }
+        return hi * 0x100000000 + u32(b, vs)
+      }
+      case 'u64n':
+        size(8)
+        return b.readBigUInt64LE(vs)
+      case 'u32':
+        size(4)
+        return u32(b, vs)
+      case 'u8':
+        size(1)
+        return b[vs]
+      case 'timespec':
+        size(TIMESPEC_SIZE)
+        return { sec: b.readBigUInt64LE(vs), nsec: u32(b, vs + 8) }
+      case 'uuid':
+        size(UUID_SIZE)
+        return this.#bytes(b, vs, vlen)
+      default:
+        return this.#bytes(b, vs, vlen)
+    }
+  }
+
+  #bytes(b: Buffer, vs: number, vlen: number): Buffer {
+    const view = b.subarray(vs, vs + vlen)
+    return this.#copy ? Buffer.from(view) : view
+  }
+
+  #warn(code: StreamWarningCode, message: string, cmdNum: number, attribute: number): void {
+    this.#onWarning?.({
+      code,
+      message,
+      offset: this.#pos,
+      commandIndex: this.#index,
+      commandType: cmdNum,
+      commandName: COMMANDS_BY_NUMBER[cmdNum]?.type,
+      attribute,
+    })
+  }
+}
+
+/** Decodes a whole in-memory input (one or more concatenated streams). */
+export function decodeAll(input: Uint8Array, options?: DecoderOptions): Command[] {
+  const decoder = new StreamDecoder(options)
+  const out = decoder.push(input)
+  decoder.end()
+  return out
+}

@@ -1,0 +1,57 @@
+// The two streaming faces of StreamDecoder: parse(), an async generator pulled by the consumer
+// (so at most one input chunk is held while commands are consumed), and createParser(), an
+// object-mode Transform for pipeline() users. Neither holds any format logic.
+import { Transform, type TransformCallback } from 'node:stream'
+import type { Readable } from 'node:stream'
+import type { Command } from './commands.js'
+import { StreamDecoder, type DecoderOptions } from './decoder.js'
+
+export type ParseOptions = DecoderOptions
+
+/** Anything that yields byte chunks: a Readable (not in object mode), or any async iterable. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable
+
+/**
+ * Decodes one or more concatenated send streams into commands. Byte fields of a yielded command
+ * are valid until the next command is pulled unless `copy: true`. Throws StreamFormatError.
+ */
+export async function* parse(source: ByteSource, options: ParseOptions = {}): AsyncGenerator<Command, void, undefined> {
+  const decoder = new StreamDecoder(options)
+  for await (const chunk of source as AsyncIterable<Uint8Array>) {
+    if (typeof chunk === 'string') throw new TypeError('parse() needs a byte source, got a string chunk (was an encoding set?)')
+    yield* decoder.push(chunk)
+  }
+  decoder.end()
+}
+
+/**
+ * A Transform from bytes to commands (readable side in object mode). Node's Transform holds the
+ * write callback while its readable buffer is full, so a slow consumer stalls the producer.
+ */
+export function createParser(options: ParseOptions = {}): Transform {
+  const decoder = new StreamDecoder(options)
+  return new Transform({
+    readableObjectMode: true,
+    readableHighWaterMark: 16,
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      let commands: Command[]
+      try {
+        commands = decoder.push(chunk)
+      } catch (err) {
+        callback(err as Error)
+        return
+      }
+      for (const cmd of commands) this.push(cmd)
+      callback()
+    },
+    flush(callback: TransformCallback) {
+      try {
+        decoder.end()
+      } catch (err) {
+        callback(err as Error)
+        return
+      }
+      callback()
+    },
+  })
+}

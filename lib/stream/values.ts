@@ -1,0 +1,27 @@
+// Helpers for the value types commands carry: byte paths and names for display, timespecs as
+// Dates or nanoseconds. UUID text lives in lib/uuid.ts (formatUuid). No wire-format knowledge.
+import type { Timespec } from './commands.js'
+
+/**
+ * A path or name as a string. 'utf8' (the default) replaces invalid sequences with U+FFFD, so it
+ * is for display only; use 'latin1' for a lossless one-char-per-byte string, or keep the Buffer
+ * (Node's fs accepts Buffer paths).
+ */
+export function decodePath(bytes: Uint8Array, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(encoding)
+}
+
+/** Whether bytes are valid UTF-8, i.e. decodePath(bytes) loses nothing. */
+export function isUtf8Path(bytes: Uint8Array): boolean {
+  return Buffer.from(decodePath(bytes), 'utf8').equals(bytes)
+}
+
+/** A timespec as a Date (millisecond precision; nanoseconds are truncated). */
+export function toDate(ts: Timespec): Date {
+  return new Date(Number(ts.sec) * 1000 + Math.floor(ts.nsec / 1e6))
+}
+
+/** A timespec as nanoseconds since the epoch. */
+export function toNanoseconds(ts: Timespec): bigint {
+  return ts.sec * 1_000_000_000n + BigInt(ts.nsec)
+}
