@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The `btrfs-stream` command: dispatches argv[2] to a subcommand through one small table, so
+// new subcommands (receive, demo, …) are one entry each. Errors print as btrfs-progs does,
+// `ERROR: …` on stderr, with exit code 1.
+import { runDump, DUMP_USAGE } from './dump.js'
+
+export interface Subcommand {
+  /** One line for the overview. */
+  summary: string
+  usage: string
+  /** Resolves to the process exit code. */
+  run(args: string[]): Promise<number>
+}
+
+export const SUBCOMMANDS: Record<string, Subcommand> = {
+  dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: DUMP_USAGE, run: runDump },
+}
+
+function overview(): string {
+  const names = Object.keys(SUBCOMMANDS)
+  const width = Math.max(...names.map((n) => n.length))
+  return [
+    'usage: btrfs-stream <command> [options]',
+    '',
+    ...names.map((n) => `    ${n.padEnd(width)}  ${SUBCOMMANDS[n].summary}`),
+    '',
+    "Run 'btrfs-stream <command> --help' for a command's options.",
+    '',
+  ].join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    ;(name === undefined ? process.stderr : process.stdout).write(overview())
+    return name === undefined ? 1 : 0
+  }
+  const sub = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined
+  if (!sub) {
+    process.stderr.write(`ERROR: unknown command '${name}'\n${overview()}`)
+    return 1
+  }
+  return sub.run(rest)
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code
+    },
+    (err: unknown) => {
+      process.stderr.write(`ERROR: ${err instanceof Error ? err.message : String(err)}\n`)
+      process.exitCode = 1
+    },
+  )
+}
