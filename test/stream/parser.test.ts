@@ -1,0 +1,108 @@
+// parse() and createParser(): the same commands as the decoder from any byte source, errors
+// surfacing as rejections / stream errors, and backpressure held by the Transform.
+import fs from 'node:fs'
+import path from 'node:path'
+import { PassThrough, Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Command } from '../../lib/stream/commands.js'
+import { decodeAll } from '../../lib/stream/decoder.js'
+import { createParser, parse } from '../../lib/stream/parser.js'
+import { FIXTURE_DIR, canonical, fixture } from './helpers.js'
+
+async function collect(source: AsyncIterable<Command>): Promise<Command[]> {
+  const out: Command[] = []
+  // copy: the consumer keeps commands past the next pull
+  for await (const c of source) out.push(c)
+  return out
+}
+
+describe('parse()', () => {
+  const name = 'incremental-v2.bin'
+  const want = canonical(decodeAll(fixture(name)))
+
+  test('from a file Readable with small chunks', async () => {
+    const rs = fs.createReadStream(path.join(FIXTURE_DIR, name), { highWaterMark: 97 })
+    expect(canonical(await collect(parse(rs, { copy: true })))).toBe(want)
+  })
+
+  test('from an async generator of Uint8Array and from a plain array', async () => {
+    const bytes = fixture(name)
+    async function* gen(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < bytes.length; i += 1000) yield new Uint8Array(bytes.subarray(i, i + 1000))
+    }
+    expect(canonical(await collect(parse(gen(), { copy: true })))).toBe(want)
+    expect(canonical(await collect(parse([bytes.subarray(0, 5), bytes.subarray(5)])))).toBe(want)
+  })
+
+  test('pulls lazily: nothing is read past what the consumer asked for', async () => {
+    const bytes = fixture('full-v1.bin')
+    let served = 0
+    async function* gen(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < bytes.length; i += 512) {
+        served = i + 512
+        yield bytes.subarray(i, i + 512)
+      }
+    }
+    const it = parse(gen())
+    const first = await it.next()
+    expect(first.value).toMatchObject({ type: 'subvol' })
+    expect(served).toBe(512)
+    await it.return()
+  })
+
+  test('errors reject the iteration with the coded error', async () => {
+    const bytes = fixture(name).subarray(0, 1000)
+    await expect(collect(parse([bytes]))).rejects.toMatchObject({ code: 'BTRFS_STREAM_TRUNCATED' })
+    await expect(collect(parse([]))).rejects.toMatchObject({ code: 'BTRFS_STREAM_EMPTY' })
+    const textMode = Readable.from(['btrfs-stream'], { objectMode: true })
+    await expect(collect(parse(textMode as never))).rejects.toThrow(TypeError)
+  })
+})
+
+describe('createParser()', () => {
+  test('in a pipeline gives the decoder commands', async () => {
+    const out: Command[] = []
+    await pipeline(
+      fs.createReadStream(path.join(FIXTURE_DIR, 'full-v2.bin'), { highWaterMark: 1000 }),
+      createParser({ copy: true }),
+      new Writable({
+        objectMode: true,
+        write(c: Command, _e, cb) {
+          out.push(c)
+          cb()
+        },
+      }),
+    )
+    expect(canonical(out)).toBe(canonical(decodeAll(fixture('full-v2.bin'))))
+  })
+
+  test('errors destroy the pipeline with the coded error', async () => {
+    const bytes = Buffer.from(fixture('multi-e-v2.bin'))
+    bytes[40] ^= 1
+    await expect(
+      pipeline(Readable.from([bytes]), createParser(), new Writable({ objectMode: true, write: (_c, _e, cb) => cb() })),
+    ).rejects.toMatchObject({ code: 'BTRFS_STREAM_BAD_CRC' })
+    await expect(
+      pipeline(Readable.from([bytes.subarray(0, 30)]), createParser(), new Writable({ objectMode: true, write: (_c, _e, cb) => cb() })),
+    ).rejects.toMatchObject({ code: 'BTRFS_STREAM_TRUNCATED' })
+  })
+
+  test('backpressure: an unread parser stops accepting input, then delivers everything', async () => {
+    const bytes = fixture('full-v1.bin')
+    const parser = createParser()
+    let offered = 0
+    while (offered < bytes.length && parser.write(bytes.subarray(offered, offered + 256))) offered += 256
+    await new Promise((r) => setImmediate(r))
+    // write() said stop long before the end; the object buffer holds at most its high-water mark
+    // plus the commands of one chunk.
+    expect(offered).toBeLessThan(bytes.length / 2)
+    expect(parser.readableLength).toBeLessThanOrEqual(parser.readableHighWaterMark + 10)
+    expect(parser.writableLength).toBeGreaterThan(0)
+    const done = collect(parser as AsyncIterable<Command>)
+    for (offered += 256; offered < bytes.length; offered += 256) {
+      if (!parser.write(bytes.subarray(offered, offered + 256))) await new Promise((r) => parser.once('drain', r))
+    }
+    parser.end()
+    expect((await done).length).toBe(decodeAll(bytes).length)
+  })
+})
