@@ -10,6 +10,11 @@ import { createDumpContext, formatCommand } from './format.js'
 export interface DumpOptions extends ParseOptions {
   /** 'text' (default): progs' --dump lines. 'json': one JSON object per command (see toJson). */
   format?: 'text' | 'json'
+  /**
+   * IANA time zone for utimes in text output. Default: the process's local time, which follows
+   * TZ exactly as `btrfs receive --dump` does.
+   */
+  timeZone?: string
 }
 
 /**
@@ -57,7 +62,7 @@ export async function* dump(source: ByteSource, options: DumpOptions = {}): Asyn
     for await (const cmd of parse(source, options)) yield JSON.stringify(toJson(cmd))
     return
   }
-  const context = createDumpContext()
+  const context = createDumpContext({ timeZone: options.timeZone })
   for await (const cmd of parse(source, options)) {
     const text = formatCommand(cmd, context)
     if (text !== undefined) yield text

@@ -12,10 +12,16 @@ const DOT = Buffer.from('.')
 /** progs' dump state: root_path and full_subvol_path both start as ".". */
 export interface DumpContext {
   subvolPath: Buffer
+  /**
+   * IANA zone for utimes (e.g. 'UTC', 'Europe/Berlin'). Undefined: the process's local time,
+   * which follows the TZ environment variable as progs' localtime() does.
+   */
+  timeZone?: string
 }
 
-export function createDumpContext(): DumpContext {
-  return { subvolPath: DOT }
+export function createDumpContext(options: { timeZone?: string } = {}): DumpContext {
+  if (options.timeZone !== undefined) zoneFormatter(options.timeZone)
+  return { subvolPath: DOT, timeZone: options.timeZone }
 }
 
 const TITLE_WIDTH = 16
@@ -39,30 +45,80 @@ function pad2(n: number): string {
 
 const MAX_DATE_SECONDS = 8_640_000_000_000
 
+interface WallClock {
+  year: number
+  month: number
+  day: number
+  hour: number
+  minute: number
+  second: number
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+/** A cached formatter for `timeZone`; throws RangeError for zones Intl does not know. */
+function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      era: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+    formatters.set(timeZone, f)
+  }
+  return f
+}
+
+function wallClock(ms: number, timeZone: string | undefined): WallClock {
+  if (timeZone === undefined) {
+    const d = new Date(ms)
+    return {
+      year: d.getFullYear(),
+      month: d.getMonth() + 1,
+      day: d.getDate(),
+      hour: d.getHours(),
+      minute: d.getMinutes(),
+      second: d.getSeconds(),
+    }
+  }
+  const w: WallClock = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 }
+  let bc = false
+  for (const part of zoneFormatter(timeZone).formatToParts(ms)) {
+    if (part.type === 'era') bc = part.value === 'BC' || part.value === 'B'
+    else if (part.type in w) w[part.type as keyof WallClock] = Number(part.value)
+  }
+  if (bc) w.year = 1 - w.year
+  return w
+}
+
 /**
- * strftime("%FT%T%z", localtime(sec)) as glibc prints it, in the process's TZ. Like progs, the
- * on-disk u64 seconds are read as a signed time_t; nanoseconds are not printed. Years print
- * unpadded (glibc %Y). Outside the range JavaScript dates cover (±2.7e5 years) it fails as
- * localtime would for such values.
+ * strftime("%FT%T%z", localtime(sec)) as glibc prints it: local time of the process (TZ) or of
+ * `timeZone`. Like progs, the on-disk u64 seconds are read as a signed time_t; nanoseconds are
+ * not printed; years are unpadded (glibc %Y); a UTC offset with seconds (LMT) is truncated to
+ * minutes. Beyond the ±2.7e5 years JavaScript dates cover it throws, as localtime() fails for
+ * values it cannot represent (progs' limit is later, about ±2^31 years).
  */
-export function formatTime(ts: Timespec): string {
+export function formatTime(ts: Timespec, timeZone?: string): string {
   const sec = Number(BigInt.asIntN(64, ts.sec))
   if (!(Math.abs(sec) <= MAX_DATE_SECONDS)) throw new RangeError(`time ${BigInt.asIntN(64, ts.sec)} cannot be converted to local time`)
-  const d = new Date(sec * 1000)
-  const y = d.getFullYear()
-  // Local wall-clock fields re-read as UTC give the offset, seconds included (LMT zones).
-  const wall = new Date(0)
-  wall.setUTCFullYear(y, d.getMonth(), d.getDate())
-  wall.setUTCHours(d.getHours(), d.getMinutes(), d.getSeconds(), 0)
-  const offsetSec = Math.trunc((wall.getTime() - sec * 1000) / 1000)
+  const w = wallClock(sec * 1000, timeZone)
+  // The wall clock re-read as UTC gives the offset, seconds included (LMT zones).
+  const asUtc = new Date(0)
+  asUtc.setUTCFullYear(w.year, w.month - 1, w.day)
+  asUtc.setUTCHours(w.hour, w.minute, w.second, 0)
+  const offsetSec = Math.trunc((asUtc.getTime() - sec * 1000) / 1000)
   const sign = offsetSec < 0 ? '-' : '+'
   const abs = Math.abs(offsetSec)
-  const hh = Math.trunc(abs / 3600)
-  const mm = Math.trunc((abs % 3600) / 60)
   return (
-    `${y}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}` +
-    `${sign}${pad2(hh)}${pad2(mm)}`
+    `${w.year}-${pad2(w.month)}-${pad2(w.day)}T${pad2(w.hour)}:${pad2(w.minute)}:${pad2(w.second)}` +
+    `${sign}${pad2(Math.trunc(abs / 3600))}${pad2(Math.trunc((abs % 3600) / 60))}`
   )
 }
 
@@ -124,7 +180,8 @@ export function formatCommand(cmd: Command, context: DumpContext = createDumpCon
     case 'utimes': {
       let times: string
       try {
-        times = `atime=${formatTime(cmd.atime)} mtime=${formatTime(cmd.mtime)} ctime=${formatTime(cmd.ctime)}`
+        const tz = context.timeZone
+        times = `atime=${formatTime(cmd.atime, tz)} mtime=${formatTime(cmd.mtime, tz)} ctime=${formatTime(cmd.ctime, tz)}`
       } catch (cause) {
         throw new StreamFormatError('BTRFS_STREAM_BAD_ATTRIBUTE', (cause as Error).message, {
           offset: cmd.offset,
