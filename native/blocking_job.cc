@@ -58,11 +58,20 @@ void ThreadMain(std::shared_ptr<JobState> state) {
   state->work = nullptr;  // drop captured resources (fds are owned by the closure) now
   state->finished = true;
   state->tsfn.BlockingCall([state](Napi::Env env, Napi::Function callback) {
+    // During env teardown the queue is drained with no env: JS can no longer be called, and the
+    // cleanup hook has already joined this thread.
+    if (env == nullptr || callback.IsEmpty()) return;
     if (state->thread.joinable()) state->thread.join();
     state->completed = true;
     Unregister(env, state);
-    callback.Call({Napi::Number::New(env, state->err),
-                   Napi::Number::New(env, static_cast<double>(state->bytes.load()))});
+    try {
+      callback.Call({Napi::Number::New(env, state->err),
+                     Napi::Number::New(env, static_cast<double>(state->bytes.load()))});
+    } catch (const Napi::Error& e) {
+      // A throw from the JS callback goes back to JS as an uncaught exception. During env
+      // teardown calls into JS are refused: then napi_throw fails too, and nobody is left to tell.
+      napi_throw(env, e.Value());
+    }
   });
   state->tsfn.Release();
 }

@@ -6,7 +6,7 @@
 // gets EPIPE) and unrefs the job, so the process may exit at once.
 import { closeSync } from 'node:fs'
 import net from 'node:net'
-import { Readable } from 'node:stream'
+import { addAbortSignal, Readable } from 'node:stream'
 import { fromNative } from '../errors.js'
 import { native } from '../native.js'
 import { sendError } from './kernel-error.js'
@@ -24,8 +24,11 @@ export class SendStream extends Readable {
   #bytesRead = 0
 
   constructor(options: NormalizedSendOptions) {
-    super({ highWaterMark: options.highWaterMark, signal: options.signal })
+    super({ highWaterMark: options.highWaterMark })
     this.#options = options
+    // Attached after construction: an already-aborted signal destroys at once, which must find
+    // the private fields initialised.
+    if (options.signal) addAbortSignal(options.signal, this)
   }
 
   /** Bytes of stream delivered so far. */
