@@ -6,7 +6,9 @@
         "native/binding.cc",
         "native/blocking_job.cc",
         "native/crc32c.cc",
+        "native/data_ioctl.cc",
         "native/errno_error.cc",
+        "native/fsops.cc",
         "native/pool_call.cc",
         "native/send_job.cc",
         "native/subvol_ioctl.cc"

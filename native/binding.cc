@@ -3,6 +3,8 @@
 
 #include "blocking_job.h"
 #include "crc32c.h"
+#include "data_ioctl.h"
+#include "fsops.h"
 #include "send_job.h"
 #include "subvol_ioctl.h"
 
@@ -11,6 +13,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSend(env, exports);
   InitSubvolIoctls(env, exports);
   InitCrc32c(env, exports);
+  InitFsops(env, exports);
+  InitDataIoctls(env, exports);
   return exports;
 }
 

@@ -68,5 +68,43 @@ declare namespace BtrfsNative {
     /** Raw CRC32C update (no final XOR) of bytes[start, end); btrfs send uses crc = 0. */
     crc32c(crc: number, bytes: Uint8Array, start: number, end: number): number
     ioctlSetReceivedSubvol(fd: number, uuid: Buffer, stransid: bigint): Promise<{ rtransid: bigint; rtime: Timespec }>
+    // Receive: synchronous *at syscalls (native/fsops.cc), called from the receiver's worker
+    // thread. Names are Buffers (single components unless noted); each throws on failure.
+    /** openat2 with O_CLOEXEC added; `path` may have several components. Returns the fd. */
+    openat2(dirFd: number, path: Buffer, flags: number, mode: number, resolve: number): number
+    mkdirat(dirFd: number, name: Buffer, mode: number): void
+    /** `mode` includes the S_IF* type; `rdev` is the kernel's new_encode_dev() value. */
+    mknodat(dirFd: number, name: Buffer, mode: number, rdev: bigint): void
+    symlinkat(target: Buffer, dirFd: number, name: Buffer): void
+    linkat(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void
+    renameat2(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void
+    unlinkat(dirFd: number, name: Buffer, flags: number): void
+    fchownat(dirFd: number, name: Buffer, uid: number, gid: number, flags: number): void
+    /** Kernel >= 6.6 (ENOSYS before); honours AT_SYMLINK_NOFOLLOW. */
+    fchmodat2(dirFd: number, name: Buffer, mode: number, flags: number): void
+    /** Follows a trailing symlink: only for names known not to be one. */
+    fchmodat(dirFd: number, name: Buffer, mode: number): void
+    /** name null: the fd itself. Seconds are signed (pre-1970 is negative). */
+    utimensat(dirFd: number, name: Buffer | null, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number, flags: number): void
+    fallocate(fd: number, mode: number, offset: number, length: number): void
+    /** One pwrite(2); may write less than asked. */
+    pwrite(fd: number, data: Uint8Array, offset: number): number
+    /** Kernel >= 6.13 (ENOSYS before). */
+    setxattrat(dirFd: number, name: Buffer, atFlags: number, xattrName: Buffer, value: Uint8Array, flags: number): void
+    lsetxattr(path: Buffer, xattrName: Buffer, value: Uint8Array, flags: number): void
+    fsetxattr(fd: number, xattrName: Buffer, value: Uint8Array, flags: number): void
+    /** Kernel >= 6.13 (ENOSYS before). */
+    removexattrat(dirFd: number, name: Buffer, atFlags: number, xattrName: Buffer): void
+    lremovexattr(path: Buffer, xattrName: Buffer): void
+    /** O_*, RESOLVE_*, AT_*, RENAME_*, S_IF* and UTIME_OMIT from the build machine's headers. */
+    fsopsConstants: Record<string, number>
+
+    // Receive: synchronous data ioctls (native/data_ioctl.cc).
+    ioctlCloneRange(dstFd: number, srcFd: number, srcOffset: number, length: number, dstOffset: number): void
+    /** Returns the encoded bytes written. */
+    ioctlEncodedWrite(fd: number, data: Uint8Array, offset: number, len: number, unencodedLen: number, unencodedOffset: number, compression: number, encryption: number): number
+    ioctlGetInodeFlags(fd: number): number
+    ioctlSetInodeFlags(fd: number, flags: number): void
+    ioctlEnableVerity(fd: number, algorithm: number, blockSize: number, salt: Uint8Array, signature: Uint8Array): void
   }
 }

@@ -14,6 +14,7 @@ export interface Subcommand {
 
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: DUMP_USAGE, run: runDump },
+  receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-f FILE] [-e] [-E N] DEST', run: (a) => import('./receive.js').then((m) => m.runReceive(a)) },
 }
 
 function overview(): string {

@@ -1,0 +1,64 @@
+// Resolves checked stream paths beneath the subvolume root: each parent directory is opened with
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) from the root fd, and the
+// caller then acts on (dirFd, leaf) with *at syscalls that do not follow the leaf. Parent fds are
+// cached by path (O_PATH, small LRU); any rename, rmdir or unlink of a path drops the cached
+// entries at and below it, so a cached fd always means the directory that path names now.
+import { closeSync } from 'node:fs'
+import { splitPath } from './path-guard.js'
+import { C, RESOLVE_CONFINED, sys } from './sys.js'
+
+const MAX_CACHED_DIRS = 64
+
+export class ConfinedTree {
+  readonly rootFd: number
+  #dirs = new Map<string, number>()
+
+  constructor(rootFd: number) {
+    this.rootFd = rootFd
+  }
+
+  /** An fd of directory `dir` ('' = the root), valid until the next invalidate()/close(). */
+  dir(dir: Buffer): number {
+    if (dir.length === 0) return this.rootFd
+    const key = dir.toString('latin1')
+    const hit = this.#dirs.get(key)
+    if (hit !== undefined) {
+      // Refresh its LRU position.
+      this.#dirs.delete(key)
+      this.#dirs.set(key, hit)
+      return hit
+    }
+    const fd = sys.openat2(this.rootFd, dir, C.O_PATH | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
+    if (this.#dirs.size >= MAX_CACHED_DIRS) {
+      const [oldKey, oldFd] = this.#dirs.entries().next().value as [string, number]
+      this.#dirs.delete(oldKey)
+      closeSync(oldFd)
+    }
+    this.#dirs.set(key, fd)
+    return fd
+  }
+
+  /** The parent directory fd and leaf name of a checked non-root path. */
+  at(path: Buffer): { dirFd: number; leaf: Buffer } {
+    const { parent, leaf } = splitPath(path)
+    return { dirFd: this.dir(parent), leaf }
+  }
+
+  /** Forgets `path` and everything below it (after it was renamed, removed or replaced). */
+  invalidate(path: Buffer): void {
+    if (this.#dirs.size === 0) return
+    const key = path.toString('latin1')
+    const prefix = `${key}/`
+    for (const [k, fd] of this.#dirs) {
+      if (k === key || k.startsWith(prefix)) {
+        this.#dirs.delete(k)
+        closeSync(fd)
+      }
+    }
+  }
+
+  close(): void {
+    for (const fd of this.#dirs.values()) closeSync(fd)
+    this.#dirs.clear()
+  }
+}

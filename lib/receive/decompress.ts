@@ -1,0 +1,63 @@
+// The ENCODED_WRITE fallback: decompresses one encoded extent into a zeroed buffer of its
+// unencoded length (FORMAT.md §2.5, §5.2): zlib through node:zlib, zstd through fzstd (Node 20's
+// zlib has no zstd), btrfs LZO (per-sector segments, see below) through lzo1x.ts. Output never
+// exceeds unencodedLen, so a hostile extent cannot make us allocate more than the caller allows.
+import { inflateSync, constants as zc } from 'node:zlib'
+import { decompress as zstdDecompress } from 'fzstd'
+import { lzo1xDecompress } from './lzo1x.js'
+
+/** BTRFS_ENCODED_IO_COMPRESSION_* values. */
+export const COMPRESSION = { NONE: 0, ZLIB: 1, ZSTD: 2, LZO_4K: 3, LZO_64K: 7 } as const
+
+export function compressionName(c: number): string {
+  if (c === 1) return 'zlib'
+  if (c === 2) return 'zstd'
+  if (c >= 3 && c <= 7) return `lzo (${4 << (c - 3)} KiB sectors)`
+  return `unknown compression ${c}`
+}
+
+/** The decompressed extent: exactly `unencodedLen` bytes, zero past what the data yields. */
+export function decompressExtent(compression: number, data: Uint8Array, unencodedLen: number): Buffer {
+  const out = Buffer.alloc(unencodedLen)
+  if (compression === COMPRESSION.ZLIB) {
+    const raw = inflateSync(data, { maxOutputLength: Math.max(unencodedLen, 1), finishFlush: zc.Z_SYNC_FLUSH })
+    raw.copy(out, 0, 0, Math.min(raw.length, unencodedLen))
+  } else if (compression === COMPRESSION.ZSTD) {
+    // fzstd writes into `out` when it is large enough; a frame that claims more fails instead.
+    const raw = zstdDecompress(data, out)
+    if (raw.buffer !== out.buffer || raw.byteOffset !== out.byteOffset) out.set(raw.subarray(0, unencodedLen))
+  } else if (compression >= COMPRESSION.LZO_4K && compression <= COMPRESSION.LZO_64K) {
+    btrfsLzo(data, 1 << (compression - COMPRESSION.LZO_4K + 12), out)
+  } else {
+    throw new RangeError(compressionName(compression))
+  }
+  return out
+}
+
+/**
+ * btrfs's LZO framing (kernel fs/btrfs/lzo.c): le32 total length (header included), then
+ * segments of le32 length + LZO1X data, each decompressing to at most one sector. A segment
+ * header never straddles a sector boundary: when fewer than 4 bytes remain, skip to the next.
+ */
+function btrfsLzo(data: Uint8Array, sector: number, out: Uint8Array): void {
+  const le32 = (p: number) => (data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)) >>> 0
+  if (data.length < 4) throw new RangeError('lzo: extent shorter than its header')
+  const total = le32(0)
+  if (total > data.length || total < 4) throw new RangeError(`lzo: header length ${total} does not fit ${data.length} bytes`)
+  let pos = 4
+  let op = 0
+  while (pos < total && op < out.length) {
+    if (pos + 4 > total) throw new RangeError('lzo: truncated segment header')
+    const seg = le32(pos)
+    pos += 4
+    if (pos + seg > total) throw new RangeError('lzo: segment overruns the extent')
+    const segOut = new Uint8Array(sector)
+    const n = lzo1xDecompress(data, pos, pos + seg, segOut, 0)
+    const take = Math.min(n, out.length - op)
+    out.set(segOut.subarray(0, take), op)
+    op += take
+    pos += seg
+    const left = sector - (pos % sector)
+    if (left < 4) pos += left
+  }
+}

@@ -1,0 +1,100 @@
+// The cached write fd (btrfs-progs' write_fd, made safe): one regular file kept open by its
+// current stream path, reused by consecutive WRITE/CLONE/TRUNCATE/… and by chown/chmod/utimes/
+// xattrs of the same path, so a new file costs no path lookups after MKFILE. Renames move the
+// key (also for renamed ancestors), unlink/rmdir/replacement close it, so the fd always belongs
+// to the inode the path names now. Opening checks the inode is a regular file before any
+// open that could have side effects (a device node or FIFO is never opened for I/O).
+import { closeSync, fstatSync } from 'node:fs'
+import { constants as osc } from 'node:os'
+import { errnoError } from '../errors.js'
+import type { ConfinedTree } from './confined-tree.js'
+import { displayPath } from './path-guard.js'
+import { C, RESOLVE_CONFINED, sys } from './sys.js'
+
+const AT_FDCWD = -100
+
+/**
+ * Opens the regular file at checked path `path` with `flags`. The leaf is first pinned with an
+ * O_PATH|O_NOFOLLOW fd and checked with fstat; the real open reopens that very inode through
+ * /proc/self/fd (falling back to a confined openat2 when /proc is absent).
+ */
+export function openRegular(tree: ConfinedTree, path: Buffer, flags: number): number {
+  const { dirFd, leaf } = tree.at(path)
+  return openRegularAt(dirFd, leaf, flags, path)
+}
+
+/** openRegular for a path (one or more components) below directory fd `dirFd`. */
+export function openRegularAt(dirFd: number, leaf: Buffer, flags: number, path: Buffer = leaf): number {
+  const pinned = sys.openat2(dirFd, leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
+  try {
+    const st = fstatSync(pinned)
+    if (!st.isFile()) {
+      const errno = st.isSymbolicLink() ? osc.errno.ELOOP : st.isDirectory() ? osc.errno.EISDIR : osc.errno.EINVAL
+      throw errnoError(errno, { syscall: 'open', message: 'not a regular file', path: displayPath(path) })
+    }
+    try {
+      return sys.openat2(AT_FDCWD, Buffer.from(`/proc/self/fd/${pinned}`), flags | C.O_NONBLOCK, 0, 0)
+    } catch (err) {
+      if ((err as { errno?: number }).errno !== -osc.errno.ENOENT) throw err
+      return sys.openat2(dirFd, leaf, flags | C.O_NOFOLLOW | C.O_NONBLOCK, 0, RESOLVE_CONFINED)
+    }
+  } finally {
+    closeSync(pinned)
+  }
+}
+
+export class FileCache {
+  readonly #tree: ConfinedTree
+  #key: string | undefined
+  #fd = -1
+
+  constructor(tree: ConfinedTree) {
+    this.#tree = tree
+  }
+
+  /** A writable fd of the regular file at `path` (opened and cached on a miss). */
+  writable(path: Buffer): number {
+    const key = path.toString('latin1')
+    if (key === this.#key) return this.#fd
+    const fd = openRegular(this.#tree, path, C.O_WRONLY)
+    this.close()
+    this.#key = key
+    this.#fd = fd
+    return fd
+  }
+
+  /** Takes ownership of `fd`, just created at `path`. */
+  adopt(path: Buffer, fd: number): void {
+    this.close()
+    this.#key = path.toString('latin1')
+    this.#fd = fd
+  }
+
+  /** The cached fd when it belongs to `path`, else -1. */
+  peek(path: Buffer): number {
+    return this.#key !== undefined && this.#key === path.toString('latin1') ? this.#fd : -1
+  }
+
+  /** `from` was renamed to `to`: follow it, and drop an fd whose name `to` replaced. */
+  renamed(from: Buffer, to: Buffer): void {
+    if (this.#key === undefined) return
+    const f = from.toString('latin1')
+    const t = to.toString('latin1')
+    if (this.#key === f) this.#key = t
+    else if (this.#key.startsWith(`${f}/`)) this.#key = t + this.#key.slice(f.length)
+    else if (this.#key === t || this.#key.startsWith(`${t}/`)) this.close()
+  }
+
+  /** `path` (and anything below it) no longer names what it did. */
+  removed(path: Buffer): void {
+    if (this.#key === undefined) return
+    const p = path.toString('latin1')
+    if (this.#key === p || this.#key.startsWith(`${p}/`)) this.close()
+  }
+
+  close(): void {
+    if (this.#fd >= 0) closeSync(this.#fd)
+    this.#fd = -1
+    this.#key = undefined
+  }
+}

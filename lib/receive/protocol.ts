@@ -1,0 +1,45 @@
+// Messages between receive() on the caller's thread and the receive worker. The caller copies
+// input bytes into fresh ArrayBuffers and transfers them; the worker acknowledges each chunk
+// once applied (backpressure). Abort is a shared flag (seen between commands, even while the
+// worker never yields) plus a message to wake a worker waiting for input.
+import type { ErrorRecord } from './error-transfer.js'
+import type { ReceivedSubvolume } from './incoming.js'
+
+export interface WorkerOptions {
+  maxErrors: number
+  keepPartial: boolean
+  stopAtEnd: boolean
+  forceDecompress: boolean
+  maxCommandLength?: number
+  progressIntervalMs: number
+}
+
+export interface WorkerInit {
+  dest: string
+  options: WorkerOptions
+  /** Int32Array over it: [0] = 1 once aborted. */
+  abortFlag: SharedArrayBuffer
+}
+
+export type ToWorker = { t: 'chunk'; b: Uint8Array } | { t: 'end' } | { t: 'abort' }
+
+export interface ProgressRecord {
+  bytes: number
+  commands: number
+  subvolume: string | undefined
+  subvolumesDone: number
+}
+
+export interface WarningRecord {
+  code: string
+  message: string
+  error?: ErrorRecord
+}
+
+export type FromWorker =
+  | { t: 'ack'; n: number }
+  | { t: 'progress'; p: ProgressRecord }
+  | { t: 'warning'; w: WarningRecord }
+  | { t: 'stop' }
+  | { t: 'done'; subvolumes: ReceivedSubvolume[]; commands: number; bytes: number }
+  | { t: 'error'; error: ErrorRecord }

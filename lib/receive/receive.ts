@@ -1,0 +1,241 @@
+// receive(source, dest, options): the public entry, on the caller's thread. Validates options,
+// starts the worker (spawn-worker.ts), copies input chunks to it with backpressure (at most
+// MAX_IN_FLIGHT unacknowledged bytes), relays progress and warnings to the callbacks, wires
+// AbortSignal, and settles with the result or the worker's error rebuilt as its own class.
+// The caller's event loop only moves bytes; every syscall happens on the worker.
+import path from 'node:path'
+import { AbortError, InvalidArgumentError } from '../errors.js'
+import type { ByteSource } from '../stream/parser.js'
+import { rebuildError } from './error-transfer.js'
+import type { ReceivedSubvolume } from './incoming.js'
+import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
+import type { ReceiveError } from './receive-error.js'
+import { spawnReceiveWorker } from './spawn-worker.js'
+
+const MAX_IN_FLIGHT = 8 * 1024 * 1024
+
+export interface ReceiveProgress {
+  /** Input bytes applied so far. */
+  bytes: number
+  commands: number
+  /** Name of the subvolume being received, if any. */
+  subvolume: string | undefined
+  /** Subvolumes completed so far. */
+  subvolumesDone: number
+}
+
+export interface ReceiveWarning {
+  code: string
+  message: string
+  /** For a command that failed under maxErrors > 1. */
+  error?: ReceiveError
+}
+
+export interface ReceiveOptions {
+  signal?: AbortSignal
+  /** Stop after this many failed commands, like btrfs receive -E (default 1; 0 = never). A subvolume with a failure is never marked received. */
+  maxErrors?: number
+  onProgress?: (progress: ReceiveProgress) => void
+  /** Milliseconds between onProgress calls (default 200); also called at each subvolume start and end. */
+  progressInterval?: number
+  onWarning?: (warning: ReceiveWarning) => void
+  /** On failure, keep the incomplete subvolume (writable, not received, under its temporary name) instead of deleting it. */
+  keepPartial?: boolean
+  /** Stop at the first END and leave the rest of the input unread, like btrfs receive -e. */
+  stopAtEnd?: boolean
+  /** Always decompress ENCODED_WRITE data instead of trying BTRFS_IOC_ENCODED_WRITE. */
+  forceDecompress?: boolean
+  /** Largest accepted command payload (see StreamDecoder). */
+  maxCommandLength?: number
+}
+
+export interface ReceiveResult {
+  subvolumes: ReceivedSubvolume[]
+  commands: number
+  bytes: number
+}
+
+function validate(dest: unknown, options: ReceiveOptions): void {
+  if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
+  const { maxErrors, progressInterval, maxCommandLength } = options
+  if (maxErrors !== undefined && !(Number.isSafeInteger(maxErrors) && maxErrors >= 0)) {
+    throw new InvalidArgumentError(`options.maxErrors must be a non-negative integer, got ${String(maxErrors)}`)
+  }
+  if (progressInterval !== undefined && !(Number.isFinite(progressInterval) && progressInterval >= 0)) {
+    throw new InvalidArgumentError(`options.progressInterval must be a non-negative number, got ${String(progressInterval)}`)
+  }
+  if (maxCommandLength !== undefined && !(Number.isSafeInteger(maxCommandLength) && maxCommandLength > 0)) {
+    throw new InvalidArgumentError(`options.maxCommandLength must be a positive integer, got ${String(maxCommandLength)}`)
+  }
+  for (const key of ['keepPartial', 'stopAtEnd', 'forceDecompress'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new InvalidArgumentError(`options.${key} must be a boolean, got ${typeof options[key]}`)
+    }
+  }
+  for (const key of ['onProgress', 'onWarning'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new InvalidArgumentError(`options.${key} must be a function, got ${typeof options[key]}`)
+    }
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('options.signal must be an AbortSignal')
+  }
+}
+
+/**
+ * Receives the send stream(s) in `source` into directory `dest` (on btrfs), as btrfs receive
+ * does: each subvolume is created (or snapshotted from its parent, found by received uuid, then
+ * uuid), filled, marked received with the stream's uuid and ctransid, and made read-only.
+ */
+export async function receive(source: ByteSource, dest: string, options: ReceiveOptions = {}): Promise<ReceiveResult> {
+  validate(dest, options)
+  const { signal } = options
+  if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
+  const abortFlag = new SharedArrayBuffer(4)
+  const init: WorkerInit = {
+    dest: path.resolve(dest),
+    abortFlag,
+    options: {
+      maxErrors: options.maxErrors ?? 1,
+      keepPartial: options.keepPartial ?? false,
+      stopAtEnd: options.stopAtEnd ?? false,
+      forceDecompress: options.forceDecompress ?? false,
+      maxCommandLength: options.maxCommandLength,
+      progressIntervalMs: options.progressInterval ?? 200,
+    },
+  }
+  const worker = spawnReceiveWorker(init)
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  const send = (m: ToWorker, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer)
+
+  let inFlight = 0
+  let drained: (() => void) | undefined
+  let stopReading = false
+  let settled = false
+  let resolveDone!: (r: ReceiveResult) => void
+  let rejectDone!: (e: unknown) => void
+  const done = new Promise<ReceiveResult>((res, rej) => {
+    resolveDone = res
+    rejectDone = rej
+  })
+  const settle = () => {
+    settled = true
+    stopReading = true
+    drained?.()
+  }
+
+  worker.on('message', (m: FromWorker) => {
+    switch (m.t) {
+      case 'ack':
+        inFlight -= m.n
+        if (inFlight <= MAX_IN_FLIGHT) drained?.()
+        return
+      case 'progress':
+        options.onProgress?.({ ...m.p })
+        return
+      case 'warning':
+        options.onWarning?.({ code: m.w.code, message: m.w.message, error: m.w.error ? (rebuildError(m.w.error) as ReceiveError) : undefined })
+        return
+      case 'stop':
+        stopReading = true
+        drained?.()
+        return
+      case 'done':
+        settle()
+        resolveDone({ subvolumes: m.subvolumes, commands: m.commands, bytes: m.bytes })
+        return
+      case 'error': {
+        settle()
+        let err = rebuildError(m.error)
+        if (err.name === 'AbortError' && signal?.aborted) {
+          const abort = new AbortError(undefined, { cause: signal.reason })
+          Object.assign(abort, { partialPath: (err as { partialPath?: string }).partialPath })
+          err = abort
+        }
+        rejectDone(err)
+      }
+    }
+  })
+  worker.on('error', (err) => {
+    settle()
+    rejectDone(err)
+  })
+  worker.on('exit', (code) => {
+    if (settled) return
+    settle()
+    rejectDone(new Error(`receive worker exited with code ${code} before finishing`))
+  })
+
+  const onAbort = () => {
+    Atomics.store(new Int32Array(abortFlag), 0, 1)
+    send({ t: 'abort' })
+  }
+  signal?.addEventListener('abort', onAbort, { once: true })
+
+  const feed = async () => {
+    const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
+      ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+      : toAsync((source as Iterable<Uint8Array>)[Symbol.iterator]())
+    const finished = done.then(() => undefined, () => undefined)
+    try {
+      while (!stopReading) {
+        if (inFlight > MAX_IN_FLIGHT) {
+          await new Promise<void>((resolve) => {
+            drained = () => {
+              drained = undefined
+              resolve()
+            }
+          })
+          continue
+        }
+        const next = await Promise.race([iterator.next(), finished])
+        if (next === undefined || stopReading) break
+        if (next.done) {
+          send({ t: 'end' })
+          break
+        }
+        const chunk = next.value
+        if (typeof chunk === 'string') throw new InvalidArgumentError('receive() needs a byte source, got a string chunk (was an encoding set?)')
+        if (chunk.length === 0) continue
+        const copy = new Uint8Array(chunk.length)
+        copy.set(chunk)
+        inFlight += copy.length
+        send({ t: 'chunk', b: copy }, [copy.buffer])
+      }
+    } catch (err) {
+      // The source failed: the worker must not finish what it has as if the input were complete.
+      Atomics.store(new Int32Array(abortFlag), 0, 1)
+      send({ t: 'abort' })
+      await finished
+      throw err
+    } finally {
+      if (stopReading) await iterator.return?.()
+    }
+  }
+
+  let sourceError: unknown
+  const feeding = feed().catch((err: unknown) => {
+    sourceError = err
+  })
+  try {
+    const result = await done
+    await feeding
+    if (sourceError !== undefined) throw sourceError
+    return result
+  } catch (err) {
+    await feeding
+    throw sourceError ?? err
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+    // The worker closes its fds, posts the outcome and exits by itself; terminate only a straggler.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))])
+    clearTimeout(timer)
+    await worker.terminate()
+  }
+}
+
+async function* toAsync(it: Iterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (let r = it.next(); !r.done; r = it.next()) yield r.value
+}

@@ -1,0 +1,62 @@
+// Shared pieces of the receive integration tests: extra loopback filesystems (one per receiver,
+// so received uuids never collide in one UUID tree), streams made by our send(), btrfs receive as
+// the oracle, and the tree digest (tree-digest.py) every comparison uses.
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { send } from '../../../lib/index.js'
+import type { SendOptions } from '../../../lib/index.js'
+import { createLoopBtrfs, destroyLoopBtrfs, type LoopBtrfs } from '../../../scripts/loop-btrfs.js'
+import { sh } from '../../support/btrfs.js'
+
+const DIGEST = path.join(__dirname, 'tree-digest.py')
+
+/** A tree digest (see tree-digest.py): equal strings mean equal trees. */
+export function digest(dir: string, options: { rootMtime?: boolean } = {}): string {
+  const args = [DIGEST, dir]
+  if (options.rootMtime === false) args.push('--no-root-mtime')
+  return execFileSync('python3', args, { encoding: 'utf8', maxBuffer: 1 << 28 })
+}
+
+/** Our send() of `subvol` (optionally incremental) collected into one Buffer. */
+export async function streamOf(subvol: string | string[], options: SendOptions = {}): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of send(subvol, options)) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** btrfs receive of `stream` into `dest` (the oracle). */
+export function btrfsReceive(stream: Buffer, dest: string, workDir: string, extra: string[] = []): void {
+  const file = path.join(workDir, `stream-${process.hrtime.bigint()}.bin`)
+  writeFileSync(file, stream)
+  sh('btrfs', ['receive', '-q', ...extra, '-f', file, dest])
+  sh('rm', ['-f', file])
+}
+
+/** A Readable over a Buffer in chunks of `size` bytes (1 for byte-at-a-time). */
+export function chunked(bytes: Buffer, size = 65536): Readable {
+  const parts: Buffer[] = []
+  for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size))
+  return Readable.from(parts)
+}
+
+/** `btrfs subvolume show` fields we compare: received uuid and read-only flag. */
+export function subvolumeShow(p: string): { receivedUuid: string; readOnly: boolean; uuid: string } {
+  const out = sh('btrfs', ['subvolume', 'show', p])
+  const field = (name: string) => new RegExp(`^\\s*${name}:\\s*(\\S+)`, 'm').exec(out)?.[1] ?? ''
+  return { receivedUuid: field('Received UUID'), uuid: field('UUID'), readOnly: /Flags:\s*readonly/.test(out) }
+}
+
+/** Extra loopback filesystems for a suite, made in beforeAll and always destroyed in afterAll. */
+export function extraFilesystems(count: number, options: { size?: string; mountOptions?: string[] } = {}): () => LoopBtrfs[] {
+  let made: LoopBtrfs[] = []
+  beforeAll(() => {
+    for (let i = 0; i < count; i++) made.push(createLoopBtrfs(options))
+  })
+  afterAll(() => {
+    for (const f of made) destroyLoopBtrfs(f)
+    made = []
+  })
+  return () => made
+}
