@@ -1,10 +1,10 @@
+/// <reference path="../types/native.d.ts" preserve="true" />
 // The only importer of the C++ addon. Loads it lazily with node-gyp-build (build/Release first,
 // then prebuilds/), or from BTRFS_STREAM_NATIVE when set (CI uses that to test the cmake-js
 // build). A failed load explains itself; the pure-TypeScript parts never trigger it.
 import path from 'node:path'
 import { BtrfsError } from './errors.js'
 
-/// <reference path="../types/native.d.ts" />
 
 const packageRoot = path.resolve(__dirname, '..')
 let addon: BtrfsNative.Addon | undefined
