@@ -14,6 +14,8 @@ import type { NormalizedSendOptions } from './options.js'
 import { createSendPipe } from './pipe.js'
 import { planSend, type SendPart, type SendPlan } from './plan.js'
 
+const READ_SIZE = 1024 * 1024
+
 export class SendStream extends Readable {
   #options: NormalizedSendOptions
   #plan: SendPlan | undefined
@@ -88,12 +90,32 @@ export class SendStream extends Readable {
       this.destroy(fromNative(err, part.subvol.path) as Error)
       return
     }
-    const socket = new net.Socket({ fd: pipe.readFd, readable: true, writable: false })
+    // libuv reads into our buffer (onread) instead of its fixed 64 KiB ones: one read can take
+    // the whole 1 MiB pipe, so consumers see large chunks and write with fewer syscalls. A read
+    // that fills at least half the buffer is handed on as is (a fresh buffer takes its place);
+    // smaller ones are copied out so a short chunk never pins a large allocation.
+    let buffer = Buffer.allocUnsafe(READ_SIZE)
+    const socket = new net.Socket({
+      fd: pipe.readFd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: () => buffer,
+        callback: (n: number, buf: Uint8Array) => {
+          let chunk: Buffer
+          if (n >= READ_SIZE / 2) {
+            chunk = (buf as Buffer).subarray(0, n)
+            buffer = Buffer.allocUnsafe(READ_SIZE)
+          } else {
+            chunk = Buffer.from((buf as Buffer).subarray(0, n))
+          }
+          this.#bytesRead += n
+          // false pauses the socket: the pipe fills and the kernel's write blocks.
+          return this.push(chunk)
+        },
+      },
+    } as net.SocketConstructorOpts)
     this.#socket = socket
-    socket.on('data', (chunk: Buffer) => {
-      this.#bytesRead += chunk.length
-      if (!this.push(chunk)) socket.pause()
-    })
     socket.on('end', () => {
       eof = true
       socket.destroy()
