@@ -2,7 +2,9 @@
 // full, incremental, clone sources with an automatic parent, no-data, several subvolumes in both
 // forms, parents given by id, and the direct-to-fd form.
 import { open, readFile } from 'node:fs/promises'
+import net from 'node:net'
 import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
 import { send, sendToFd, subvolume } from '../../lib/index.js'
 import { describeBtrfs } from '../support/btrfs.js'
 import { btrfsSend, drain, makeSnapshots, type Snapshots } from './fixtures.js'
@@ -40,6 +42,18 @@ describeBtrfs('send() equals btrfs send', { size: '1G' }, (fs) => {
     const id1 = (await subvolume.info(s.snap1)).id
     const ours = await drain(send(s.snap2, { parent: id1, cloneSources: [id1] }))
     expect(ours.equals(btrfsSend(fs().dir, ['-p', s.snap1, s.snap2]))).toBe(true)
+  })
+
+  test('piped into a TCP socket (README example): the peer receives exactly btrfs send\'s bytes', async () => {
+    const received: Buffer[] = []
+    const server = net.createServer((conn) => conn.on('data', (d) => received.push(d)))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const closed = new Promise((resolve) => server.on('connection', (conn) => conn.on('close', resolve)))
+    const { port } = server.address() as net.AddressInfo
+    await pipeline(send(s.snap2, { parent: s.snap1 }), net.connect(port, '127.0.0.1'))
+    await closed
+    server.close()
+    expect(Buffer.concat(received).equals(btrfsSend(fs().dir, ['-p', s.snap1, s.snap2]))).toBe(true)
   })
 
   test('bytesRead counts every byte delivered', async () => {
