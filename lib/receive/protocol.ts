@@ -37,7 +37,8 @@ export interface WarningRecord {
 }
 
 export type FromWorker =
-  | { t: 'ack'; n: number }
+  /** `b` hands the chunk's buffer back for reuse, so a long receive allocates no new ones. */
+  | { t: 'ack'; n: number; b?: ArrayBuffer }
   | { t: 'progress'; p: ProgressRecord }
   | { t: 'warning'; w: WarningRecord }
   | { t: 'stop' }

@@ -13,6 +13,8 @@ import type { ReceiveError } from './receive-error.js'
 import { spawnReceiveWorker } from './spawn-worker.js'
 
 const MAX_IN_FLIGHT = 8 * 1024 * 1024
+/** Chunks of 1/16 of this up to this size travel in reused buffers (the worker hands each back with its ack). */
+const POOLED_SIZE = 1024 * 1024
 
 export interface ReceiveProgress {
   /** Input bytes applied so far. */
@@ -110,6 +112,7 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   const send = (m: ToWorker, transfer?: ArrayBuffer[]) => worker.postMessage(m, transfer)
 
   let inFlight = 0
+  const pool: ArrayBuffer[] = []
   let drained: (() => void) | undefined
   let stopReading = false
   let settled = false
@@ -129,6 +132,7 @@ export async function receive(source: ByteSource, dest: string, options: Receive
     switch (m.t) {
       case 'ack':
         inFlight -= m.n
+        if (m.b && m.b.byteLength === POOLED_SIZE && pool.length < 16) pool.push(m.b)
         if (inFlight <= MAX_IN_FLIGHT) drained?.()
         return
       case 'progress':
@@ -198,7 +202,10 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         const chunk = next.value
         if (typeof chunk === 'string') throw new InvalidArgumentError('receive() needs a byte source, got a string chunk (was an encoding set?)')
         if (chunk.length === 0) continue
-        const copy = new Uint8Array(chunk.length)
+        // A copy the worker may own: the caller's chunk may be shared with other consumers.
+        const copy = chunk.length <= POOLED_SIZE && chunk.length >= POOLED_SIZE / 16
+          ? new Uint8Array(pool.pop() ?? new ArrayBuffer(POOLED_SIZE), 0, chunk.length)
+          : new Uint8Array(chunk.length)
         copy.set(chunk)
         inFlight += copy.length
         send({ t: 'chunk', b: copy }, [copy.buffer])

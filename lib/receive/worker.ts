@@ -91,7 +91,7 @@ async function run(): Promise<void> {
       }
       checkAbort()
       bytes += chunk.length
-      post({ t: 'ack', n: chunk.length })
+      port.postMessage({ t: 'ack', n: chunk.length, b: chunk.buffer as ArrayBuffer } satisfies FromWorker, [chunk.buffer as ArrayBuffer])
       progress(false)
     }
     await session.close()
