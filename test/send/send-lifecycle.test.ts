@@ -2,7 +2,7 @@
 // no fd leaks), process exit and worker teardown mid-send, and eight concurrent sends blocked on
 // slow readers while fs.stat keeps answering (the ioctls are not on the libuv pool).
 import { spawn } from 'node:child_process'
-import { constants, promises as fsp } from 'node:fs'
+import { closeSync, constants, promises as fsp } from 'node:fs'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { send, sendToFd } from '../../lib/index.js'
@@ -78,6 +78,20 @@ describeBtrfs('send() lifecycle', { size: '1G' }, (fs) => {
     await writer.close()
     await reader.close()
     await settled(fds, threads)
+  })
+
+  test('sendToFd into a pipe whose reader is gone: EPIPE from the copy, not from the kernel', async () => {
+    const threads = threadCount()
+    const { native } = await import('../../lib/native.js')
+    const [r, w] = native().pipe2()
+    closeSync(r)
+    const err = await sendToFd(snap, w).then(
+      () => undefined,
+      (e: Error & Record<string, unknown>) => e,
+    )
+    closeSync(w)
+    expect(err).toMatchObject({ code: 'EPIPE', syscall: 'splice', path: snap })
+    await waitFor(() => threadCount() <= threads)
   })
 
   test('process.exit mid-send exits promptly and cleanly', async () => {
