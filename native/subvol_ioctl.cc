@@ -74,39 +74,34 @@ Napi::Value SubvolSetFlags(const Napi::CallbackInfo& info) {
                        [=] { return IoctlErr(fd, BTRFS_IOC_SUBVOL_SETFLAGS, flags.get()); }, Undefined);
 }
 
-// ioctlSubvolCreate(dirFd, name: Buffer) -> Promise<void>. BTRFS_IOC_SUBVOL_CREATE_V2, flags 0.
-Napi::Value SubvolCreate(const Napi::CallbackInfo& info) {
+// The three name-based subvolume ioctls share one shape: btrfs_ioctl_vol_args_v2 with a name
+// (ENAMETOOLONG when it does not fit), optionally a source fd and flags, issued on dirFd.
+Napi::Value VolArgsCall(const Napi::CallbackInfo& info, unsigned long request, const char* ioctl_name,
+                        const Napi::Value& name, int src_fd, uint64_t flags) {
   int fd = Fd(info[0]);
   auto args = std::make_shared<btrfs_ioctl_vol_args_v2>();
   std::memset(args.get(), 0, sizeof(*args));
-  bool fits = CopyName(info[1], args->name, sizeof(args->name));
-  return PoolCall::Run(info.Env(), "ioctl", "BTRFS_IOC_SUBVOL_CREATE_V2",
-                       [=] { return fits ? IoctlErr(fd, BTRFS_IOC_SUBVOL_CREATE_V2, args.get()) : ENAMETOOLONG; },
-                       Undefined);
+  args->fd = src_fd;
+  args->flags = flags;
+  bool fits = CopyName(name, args->name, sizeof(args->name));
+  return PoolCall::Run(info.Env(), "ioctl", ioctl_name,
+                       [=] { return fits ? IoctlErr(fd, request, args.get()) : ENAMETOOLONG; }, Undefined);
+}
+
+// ioctlSubvolCreate(dirFd, name: Buffer) -> Promise<void>. BTRFS_IOC_SUBVOL_CREATE_V2, flags 0.
+Napi::Value SubvolCreate(const Napi::CallbackInfo& info) {
+  return VolArgsCall(info, BTRFS_IOC_SUBVOL_CREATE_V2, "BTRFS_IOC_SUBVOL_CREATE_V2", info[1], 0, 0);
 }
 
 // ioctlSnapCreate(dirFd, srcFd, name: Buffer, flags) -> Promise<void>. BTRFS_IOC_SNAP_CREATE_V2.
 Napi::Value SnapCreate(const Napi::CallbackInfo& info) {
-  int fd = Fd(info[0]);
-  auto args = std::make_shared<btrfs_ioctl_vol_args_v2>();
-  std::memset(args.get(), 0, sizeof(*args));
-  args->fd = Fd(info[1]);
-  bool fits = CopyName(info[2], args->name, sizeof(args->name));
-  args->flags = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
-  return PoolCall::Run(info.Env(), "ioctl", "BTRFS_IOC_SNAP_CREATE_V2",
-                       [=] { return fits ? IoctlErr(fd, BTRFS_IOC_SNAP_CREATE_V2, args.get()) : ENAMETOOLONG; },
-                       Undefined);
+  return VolArgsCall(info, BTRFS_IOC_SNAP_CREATE_V2, "BTRFS_IOC_SNAP_CREATE_V2", info[2], Fd(info[1]),
+                     static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value()));
 }
 
 // ioctlSnapDestroy(dirFd, name: Buffer) -> Promise<void>. BTRFS_IOC_SNAP_DESTROY_V2 by name.
 Napi::Value SnapDestroy(const Napi::CallbackInfo& info) {
-  int fd = Fd(info[0]);
-  auto args = std::make_shared<btrfs_ioctl_vol_args_v2>();
-  std::memset(args.get(), 0, sizeof(*args));
-  bool fits = CopyName(info[1], args->name, sizeof(args->name));
-  return PoolCall::Run(info.Env(), "ioctl", "BTRFS_IOC_SNAP_DESTROY_V2",
-                       [=] { return fits ? IoctlErr(fd, BTRFS_IOC_SNAP_DESTROY_V2, args.get()) : ENAMETOOLONG; },
-                       Undefined);
+  return VolArgsCall(info, BTRFS_IOC_SNAP_DESTROY_V2, "BTRFS_IOC_SNAP_DESTROY_V2", info[1], 0, 0);
 }
 
 // ioctlGetSubvolInfo(fd) -> Promise<object>: every field of btrfs_ioctl_get_subvol_info_args.
