@@ -41,7 +41,18 @@ uint32_t UpdatePortable(uint32_t c, const uint8_t* p, size_t n) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t UpdateSse42(uint32_t c, const uint8_t* p, size_t n) {
+// Three independent crc32 chains hide the instruction's 3-cycle latency (it issues one per
+// cycle). Each round covers 3 stripes of kStripe bytes; the chains are joined by the linear
+// "append kStripe zero bytes" operator, applied with four 256-entry tables built at load.
+constexpr size_t kStripe = 1024;
+uint32_t shiftTable[4][256];
+
+uint32_t ShiftStripe(uint32_t c) {
+  return shiftTable[0][c & 0xff] ^ shiftTable[1][(c >> 8) & 0xff] ^ shiftTable[2][(c >> 16) & 0xff] ^
+         shiftTable[3][c >> 24];
+}
+
+__attribute__((target("sse4.2"))) uint32_t UpdateSse42Serial(uint32_t c, const uint8_t* p, size_t n) {
   uint64_t c64 = c;
   while (n >= 8) {
     uint64_t v;
@@ -54,27 +65,124 @@ __attribute__((target("sse4.2"))) uint32_t UpdateSse42(uint32_t c, const uint8_t
   while (n--) c32 = _mm_crc32_u8(c32, *p++);
   return c32;
 }
+
+__attribute__((target("sse4.2"))) void BuildShiftTable() {
+  // CRC is linear over GF(2): the operator for each input bit, then tables by byte position.
+  static const uint8_t zeros[kStripe] = {};
+  uint32_t basis[32];
+  for (int bit = 0; bit < 32; bit++) basis[bit] = UpdateSse42Serial(1u << bit, zeros, kStripe);
+  for (int k = 0; k < 4; k++) {
+    for (uint32_t b = 0; b < 256; b++) {
+      uint32_t v = 0;
+      for (int bit = 0; bit < 8; bit++) {
+        if (b & (1u << bit)) v ^= basis[8 * k + bit];
+      }
+      shiftTable[k][b] = v;
+    }
+  }
+}
+
+__attribute__((target("sse4.2"))) uint32_t UpdateSse42(uint32_t c, const uint8_t* p, size_t n) {
+  while (n >= 3 * kStripe) {
+    uint64_t a = c, b = 0, d = 0;
+    const uint8_t* p1 = p + kStripe;
+    const uint8_t* p2 = p + 2 * kStripe;
+    for (size_t i = 0; i < kStripe; i += 8) {
+      uint64_t va, vb, vd;
+      std::memcpy(&va, p + i, 8);
+      std::memcpy(&vb, p1 + i, 8);
+      std::memcpy(&vd, p2 + i, 8);
+      a = _mm_crc32_u64(a, va);
+      b = _mm_crc32_u64(b, vb);
+      d = _mm_crc32_u64(d, vd);
+    }
+    c = ShiftStripe(ShiftStripe(static_cast<uint32_t>(a)) ^ static_cast<uint32_t>(b)) ^ static_cast<uint32_t>(d);
+    p += 3 * kStripe;
+    n -= 3 * kStripe;
+  }
+  return UpdateSse42Serial(c, p, n);
+}
 #endif
 
 using UpdateFn = uint32_t (*)(uint32_t, const uint8_t*, size_t);
 UpdateFn update = UpdatePortable;
 
-Napi::Value Crc32c(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[1].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "crc32c(crc, Uint8Array, start, end)");
+// Raw Node-API below: this runs once per stream command, and node-addon-api's wrappers would
+// make several napi_get_typedarray_info calls per call. Validation stays complete.
+
+bool ByteRange(napi_env env, napi_value arr, napi_value startV, napi_value endV, const uint8_t** data,
+               size_t* start, size_t* end) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* base = nullptr;
+  bool isTyped = false;
+  if (napi_is_typedarray(env, arr, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, arr, &type, &length, &base, nullptr, nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, nullptr, "crc32c: expected a Uint8Array");
+    return false;
   }
-  uint32_t crc = info[0].As<Napi::Number>().Uint32Value();
-  Napi::TypedArray arr = info[1].As<Napi::TypedArray>();
-  if (arr.TypedArrayType() != napi_uint8_array) throw Napi::TypeError::New(env, "crc32c: expected a Uint8Array");
-  Napi::Uint8Array bytes = arr.As<Napi::Uint8Array>();
-  int64_t start = info[2].As<Napi::Number>().Int64Value();
-  int64_t end = info[3].As<Napi::Number>().Int64Value();
-  if (start < 0 || end < start || static_cast<uint64_t>(end) > bytes.ElementLength()) {
-    throw Napi::RangeError::New(env, "crc32c: range outside the array");
+  int64_t s = 0, e = 0;
+  if (napi_get_value_int64(env, startV, &s) != napi_ok || napi_get_value_int64(env, endV, &e) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "crc32c: start and end must be numbers");
+    return false;
   }
-  uint32_t r = update(crc, bytes.Data() + start, static_cast<size_t>(end - start));
-  return Napi::Number::New(env, r);
+  if (s < 0 || e < s || static_cast<uint64_t>(e) > length) {
+    napi_throw_range_error(env, nullptr, "crc32c: range outside the array");
+    return false;
+  }
+  *data = static_cast<const uint8_t*>(base);
+  *start = static_cast<size_t>(s);
+  *end = static_cast<size_t>(e);
+  return true;
+}
+
+// crc32c(crc, bytes, start, end) -> number
+napi_value Crc32c(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 4) {
+    napi_throw_type_error(env, nullptr, "crc32c(crc, Uint8Array, start, end)");
+    return nullptr;
+  }
+  uint32_t crc = 0;
+  if (napi_get_value_uint32(env, argv[0], &crc) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "crc32c: crc must be a number");
+    return nullptr;
+  }
+  const uint8_t* data;
+  size_t start, end;
+  if (!ByteRange(env, argv[1], argv[2], argv[3], &data, &start, &end)) return nullptr;
+  napi_value result;
+  napi_create_uint32(env, update(crc, data + start, end - start), &result);
+  return result;
+}
+
+// crc32cCommand(bytes, start, end) -> number: the send-stream CRC of the command frame
+// bytes[start, end), whose 4-byte crc field (at +6) counts as zero. One call per command.
+napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) {
+    napi_throw_type_error(env, nullptr, "crc32cCommand(Uint8Array, start, end)");
+    return nullptr;
+  }
+  const uint8_t* data;
+  size_t start, end;
+  if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
+  if (end - start < 10) {
+    napi_throw_range_error(env, nullptr, "crc32cCommand: a command frame has at least 10 bytes");
+    return nullptr;
+  }
+  static const uint8_t zeros[4] = {0, 0, 0, 0};
+  uint32_t c = update(0, data + start, 6);
+  c = update(c, zeros, 4);
+  c = update(c, data + start + 10, end - start - 10);
+  napi_value result;
+  napi_create_uint32(env, c, &result);
+  return result;
 }
 
 Napi::Value Crc32cImpl(const Napi::CallbackInfo& info) {
@@ -87,8 +195,15 @@ void InitCrc32c(Napi::Env env, Napi::Object exports) {
   BuildTable();
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("sse4.2")) update = UpdateSse42;
+  if (__builtin_cpu_supports("sse4.2")) {
+    BuildShiftTable();
+    update = UpdateSse42;
+  }
 #endif
-  exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
+  napi_value fn;
+  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &fn);
+  exports.Set("crc32c", Napi::Value(env, fn));
+  napi_create_function(env, "crc32cCommand", NAPI_AUTO_LENGTH, Crc32cCommand, nullptr, &fn);
+  exports.Set("crc32cCommand", Napi::Value(env, fn));
   exports.Set("crc32cImpl", Napi::Function::New(env, Crc32cImpl, "crc32cImpl"));
 }

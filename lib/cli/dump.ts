@@ -57,10 +57,12 @@ function errnoText(err: NodeJS.ErrnoException): string {
   return (err.code && text[err.code]) ?? err.message
 }
 
-async function openInput(file: string | undefined): Promise<fs.ReadStream | NodeJS.ReadStream> {
+/** A file path is checked up front (progs' "cannot open" error) and then read by parse itself. */
+async function openInput(file: string | undefined): Promise<string | NodeJS.ReadStream> {
   if (file === undefined || file === '-') return process.stdin
   const handle = await fs.promises.open(file, 'r')
-  return handle.createReadStream({ highWaterMark: 1024 * 1024 })
+  await handle.close()
+  return file
 }
 
 export async function runDump(args: string[]): Promise<number> {
@@ -73,7 +75,7 @@ export async function runDump(args: string[]): Promise<number> {
     process.stderr.write(`ERROR: ${parsed}\n${DUMP_USAGE}`)
     return 1
   }
-  let input: fs.ReadStream | NodeJS.ReadStream
+  let input: string | NodeJS.ReadStream
   try {
     input = await openInput(parsed.file)
   } catch (err) {
@@ -106,8 +108,6 @@ export async function runDump(args: string[]): Promise<number> {
     const message = e.syscall ? `cannot read ${parsed.file ?? 'stdin'}: ${errnoText(e)}` : e.message
     process.stderr.write(`ERROR: ${message}\nERROR: failed to dump the send stream\n`)
     return 1
-  } finally {
-    if (input !== process.stdin) (input as fs.ReadStream).destroy()
   }
   return 0
 }

@@ -54,8 +54,8 @@ function jsonValue(kind: string | undefined, value: unknown): unknown {
   return value
 }
 
-/** Yields the dump of every command of `source`, one line per printed command. */
-export async function* dump(source: ByteSource, options: DumpOptions = {}): AsyncGenerator<string, void, undefined> {
+/** Yields the dump of every command of `source` (bytes, or a file path), one line per printed command. */
+export async function* dump(source: ByteSource | string, options: DumpOptions = {}): AsyncGenerator<string, void, undefined> {
   const format = options.format ?? 'text'
   if (format !== 'text' && format !== 'json') throw new TypeError(`dump format must be 'text' or 'json', got ${String(format)}`)
   if (format === 'json') {

@@ -1,7 +1,7 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78) as btrfs send uses it: seed 0 and no final
 // XOR, i.e. a raw table update (kernel btrfs_crc32c(0, ...); btrfs-progs dev-send-stream.rst
-// admits the zero seed was a mistake that stayed). Pure TypeScript slicing-by-8; a native
-// SSE4.2 update, when the addon is loaded, takes over for longer inputs (see crc32cUpdate).
+// admits the zero seed was a mistake that stayed). Pure TypeScript slicing-by-8; the addon's
+// SSE4.2 CRC, when it loads, takes over for inputs of NATIVE_CRC_THRESHOLD bytes or more.
 import { native } from '../native.js'
 
 const POLY = 0x82f63b78
@@ -47,25 +47,30 @@ export function crc32cUpdateJs(crc: number, buf: Uint8Array, start = 0, end = bu
 }
 
 type Update = (crc: number, buf: Uint8Array, start: number, end: number) => number
+type CommandCrc = (buf: Uint8Array, start: number, end: number) => number
 
 /**
- * Below this many bytes the JS loop beats a call into the addon (measured: see bench notes in
- * crc32cUpdate's doc); above it the SSE4.2 instruction wins by far.
+ * Below this many bytes the JS loop wins: measured here, a call into the addon costs about
+ * 100 ns and the warm JS loop about 1.5 ns per byte; above it the SSE4.2 path (about 20 GB/s
+ * for large inputs, against 1.1 GB/s for the JS loop) wins by far.
  */
-export const NATIVE_CRC_THRESHOLD = 256
+export const NATIVE_CRC_THRESHOLD = 128
 
 let nativeUpdate: Update | null | undefined
+let nativeCommand: CommandCrc | null = null
 
 function loadNative(): Update | null {
   if (process.env.BTRFS_STREAM_PURE_CRC === '1') return null
   try {
     const addon = native() as Partial<BtrfsNative.Addon>
-    if (typeof addon.crc32c !== 'function') return null
-    const fn = addon.crc32c
+    if (typeof addon.crc32c !== 'function' || typeof addon.crc32cCommand !== 'function') return null
     // Refuse an addon that disagrees with the reference (a miscompiled or foreign build).
     const probe = Uint8Array.from([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39])
-    if (fn(0, probe, 0, probe.length) !== 0x58e3fa20) return null
-    return fn
+    if (addon.crc32c(0, probe, 0, probe.length) !== 0x58e3fa20) return null
+    const end = Uint8Array.from([0, 0, 0, 0, 0x15, 0, 0xff, 0xff, 0xff, 0xff])
+    if (addon.crc32cCommand(end, 0, end.length) !== 0x9dc96c50) return null
+    nativeCommand = addon.crc32cCommand
+    return addon.crc32c
   } catch {
     return null
   }
@@ -75,6 +80,24 @@ function loadNative(): Update | null {
 export function crc32cIsNative(): boolean {
   if (nativeUpdate === undefined) nativeUpdate = loadNative()
   return nativeUpdate !== null
+}
+
+/**
+ * The send-stream CRC of the command frame buf[start, end) (10-byte header + payload), with
+ * the header's crc field (bytes 6..9) counted as zero, as the kernel computes it. One native
+ * call for frames of at least NATIVE_CRC_THRESHOLD bytes, pure TypeScript below.
+ */
+export function crc32cCommandFrame(buf: Uint8Array, start: number, end: number): number {
+  if (end - start >= NATIVE_CRC_THRESHOLD) {
+    if (nativeUpdate === undefined) nativeUpdate = loadNative()
+    if (nativeCommand !== null) return nativeCommand(buf, start, end)
+  }
+  let c = crc32cUpdateJs(0, buf, start, start + 6)
+  c = (c >>> 8) ^ T[c & 0xff]
+  c = (c >>> 8) ^ T[c & 0xff]
+  c = (c >>> 8) ^ T[c & 0xff]
+  c = (c >>> 8) ^ T[c & 0xff]
+  return crc32cUpdateJs(c, buf, start + 10, end)
 }
 
 /**

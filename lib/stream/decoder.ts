@@ -23,7 +23,7 @@ import {
   UUID_SIZE,
   type StreamVersion,
 } from './constants.js'
-import { crc32cUpdate } from './crc32c.js'
+import { crc32cCommandFrame } from './crc32c.js'
 
 export interface DecoderOptions {
   /** Check every command's CRC32C (default true). */
@@ -63,7 +63,6 @@ const enum State {
   AfterEnd,
 }
 
-const ZERO_CRC_FIELD = new Uint8Array(4)
 const MAX_SAFE_HIGH = 0x1fffff
 
 /** Per command number: 0 = attribute not taken, 1 = optional, 2 = required (derived from COMMANDS). */
@@ -102,6 +101,9 @@ export class StreamDecoder {
   #index = 0
   #sawInput = false
   #failed: StreamFormatError | undefined
+  /** The chunk being read (write()/next()) and the read position in it. */
+  #chunk: Buffer | undefined
+  #p = 0
   /** Straddle buffer: holds the unit's first #fill bytes out of #need. */
   #pending: Buffer | undefined
   #fill = 0
@@ -137,55 +139,107 @@ export class StreamDecoder {
     return this.#state === State.AfterEnd && this.#pending === undefined
   }
 
-  /** Feeds bytes; returns the commands they complete, in order. Throws StreamFormatError. */
+  /**
+   * Feeds bytes; returns the commands they complete, in order. Throws StreamFormatError. The
+   * commands' byte fields stay valid as long as `chunk` is not modified.
+   */
   push(chunk: Uint8Array): Command[] {
-    if (this.#failed) throw this.#failed
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('StreamDecoder.push expects a Uint8Array or Buffer')
+    this.write(chunk)
     const out: Command[] = []
-    const n = chunk.length
-    if (n === 0) return out
+    for (let c = this.next(); c !== undefined; c = this.next()) out.push(c)
+    return out
+  }
+
+  /**
+   * Pull-style feeding: hands over `chunk`, whose commands are then taken one at a time with
+   * next() until it returns undefined. Only one command needs to be alive at a time, which keeps
+   * a consumer of many small commands from holding a whole chunk's worth of objects.
+   */
+  write(chunk: Uint8Array): void {
+    if (this.#failed) throw this.#failed
+    if (!(chunk instanceof Uint8Array)) throw new TypeError('StreamDecoder expects a Uint8Array or Buffer')
+    if (this.#chunk) throw new Error('StreamDecoder.write: call next() until it returns undefined first')
+    if (chunk.length === 0) return
     this.#sawInput = true
-    const buf = asBuffer(chunk)
+    this.#chunk = asBuffer(chunk)
+    this.#p = 0
+  }
+
+  /** The next complete command of the written input, or undefined when more input is needed. */
+  next(): Command | undefined {
+    if (this.#failed) throw this.#failed
     try {
-      let p = 0
-      if (this.#pending) {
-        p = this.#fillPending(buf, 0, out)
-        if (this.#pending) return out
-      }
-      while (p < n) {
-        const rem = n - p
-        if (this.#state !== State.Command) {
-          if (rem < STREAM_HEADER_SIZE) {
-            this.#stash(buf, p, rem, STREAM_HEADER_SIZE)
-            break
-          }
-          this.#header(buf, p)
-          p += STREAM_HEADER_SIZE
-          continue
-        }
-        if (rem < COMMAND_HEADER_SIZE) {
-          this.#stash(buf, p, rem, COMMAND_HEADER_SIZE)
-          break
-        }
-        const len = this.#checkLength(buf, p)
-        const total = COMMAND_HEADER_SIZE + len
-        if (rem < total) {
-          this.#stash(buf, p, rem, total)
-          break
-        }
-        out.push(this.#command(buf, p, len))
-        p += total
-      }
+      return this.#next()
     } catch (err) {
       if (err instanceof StreamFormatError) this.#failed = err
       throw err
     }
-    return out
+  }
+
+  #next(): Command | undefined {
+    const buf = this.#chunk
+    if (!buf) return undefined
+    const n = buf.length
+    for (;;) {
+      const p = this.#p
+      if (p >= n) {
+        this.#chunk = undefined
+        return undefined
+      }
+      if (this.#pending) {
+        const pending = this.#pending
+        const take = Math.min(this.#need - this.#fill, n - p)
+        buf.copy(pending, this.#fill, p, p + take)
+        this.#fill += take
+        this.#p = p + take
+        if (this.#fill < this.#need) continue
+        if (this.#state !== State.Command) {
+          this.#pending = undefined
+          this.#header(pending, 0)
+          continue
+        }
+        if (this.#need === COMMAND_HEADER_SIZE) {
+          const len = this.#checkLength(pending, 0)
+          if (len > 0) {
+            const grown = Buffer.allocUnsafe(COMMAND_HEADER_SIZE + len)
+            pending.copy(grown, 0, 0, COMMAND_HEADER_SIZE)
+            this.#pending = grown
+            this.#need = COMMAND_HEADER_SIZE + len
+            continue
+          }
+        }
+        this.#pending = undefined
+        return this.#command(pending, 0, this.#need - COMMAND_HEADER_SIZE)
+      }
+      const rem = n - p
+      if (this.#state !== State.Command) {
+        if (rem < STREAM_HEADER_SIZE) {
+          this.#stash(buf, p, rem, STREAM_HEADER_SIZE)
+          continue
+        }
+        this.#header(buf, p)
+        this.#p = p + STREAM_HEADER_SIZE
+        continue
+      }
+      if (rem < COMMAND_HEADER_SIZE) {
+        this.#stash(buf, p, rem, COMMAND_HEADER_SIZE)
+        continue
+      }
+      const len = this.#checkLength(buf, p)
+      const total = COMMAND_HEADER_SIZE + len
+      if (rem < total) {
+        this.#stash(buf, p, rem, total)
+        continue
+      }
+      this.#p = p + total
+      return this.#command(buf, p, len)
+    }
   }
 
   /** Declares the input complete. Throws if it was empty or ended inside a command or before END. */
   end(): void {
     if (this.#failed) throw this.#failed
+    if (this.#chunk) throw new Error('StreamDecoder.end: call next() until it returns undefined first')
     let err: StreamFormatError | undefined
     if (!this.#sawInput) {
       err = new StreamFormatError('BTRFS_STREAM_EMPTY', 'empty stream is not considered valid', { offset: 0 })
@@ -205,42 +259,14 @@ export class StreamDecoder {
     }
   }
 
+  /** Keeps the last `count` bytes of the chunk (an incomplete unit needing `need` bytes). */
   #stash(buf: Buffer, p: number, count: number, need: number): void {
     const pending = Buffer.allocUnsafe(need)
     buf.copy(pending, 0, p, p + count)
     this.#pending = pending
     this.#fill = count
     this.#need = need
-  }
-
-  /** Completes the straddling unit from buf[p...]; returns where the unread input starts. */
-  #fillPending(buf: Buffer, p: number, out: Command[]): number {
-    for (;;) {
-      const pending = this.#pending as Buffer
-      const take = Math.min(this.#need - this.#fill, buf.length - p)
-      buf.copy(pending, this.#fill, p, p + take)
-      this.#fill += take
-      p += take
-      if (this.#fill < this.#need) return p
-      if (this.#state !== State.Command) {
-        this.#pending = undefined
-        this.#header(pending, 0)
-        return p
-      }
-      if (this.#need === COMMAND_HEADER_SIZE) {
-        const len = this.#checkLength(pending, 0)
-        if (len > 0) {
-          const grown = Buffer.allocUnsafe(COMMAND_HEADER_SIZE + len)
-          pending.copy(grown, 0, 0, COMMAND_HEADER_SIZE)
-          this.#pending = grown
-          this.#need = COMMAND_HEADER_SIZE + len
-          continue
-        }
-      }
-      this.#pending = undefined
-      out.push(this.#command(pending, 0, this.#need - COMMAND_HEADER_SIZE))
-      return p
-    }
+    this.#p = p + count
   }
 
   #header(b: Buffer, p: number): void {
@@ -289,9 +315,7 @@ export class StreamDecoder {
     const end = p + COMMAND_HEADER_SIZE + len
     if (this.#verifyCrc) {
       const stored = u32(b, p + 6)
-      let crc = crc32cUpdate(0, b, p, p + 6)
-      crc = crc32cUpdate(crc, ZERO_CRC_FIELD, 0, 4)
-      crc = crc32cUpdate(crc, b, p + COMMAND_HEADER_SIZE, end)
+      const crc = crc32cCommandFrame(b, p, end)
       if (crc !== stored) {
         throw this.#error(
           'BTRFS_STREAM_BAD_CRC',
@@ -393,19 +417,9 @@ export class StreamDecoder {
   }
 
   #value(kind: AttributeKind, b: Buffer, vs: number, vlen: number, cmdNum: number, t: number, name: string): unknown {
-    const size = (expected: number): void => {
-      if (vlen !== expected) {
-        throw this.#error(
-          'BTRFS_STREAM_BAD_ATTRIBUTE',
-          `invalid size for attribute ${name}, expected = ${expected}, got = ${vlen}`,
-          cmdNum,
-          t,
-        )
-      }
-    }
     switch (kind) {
       case 'u64': {
-        size(8)
+        if (vlen !== 8) throw this.#badSize(name, 8, vlen, cmdNum, t)
         const hi = u32(b, vs + 4)
         if (hi > MAX_SAFE_HIGH) {
           throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute ${name} value exceeds Number.MAX_SAFE_INTEGER`, cmdNum, t)
@@ -413,23 +427,27 @@ export class StreamDecoder {
         return hi * 0x100000000 + u32(b, vs)
       }
       case 'u64n':
-        size(8)
+        if (vlen !== 8) throw this.#badSize(name, 8, vlen, cmdNum, t)
         return b.readBigUInt64LE(vs)
       case 'u32':
-        size(4)
+        if (vlen !== 4) throw this.#badSize(name, 4, vlen, cmdNum, t)
         return u32(b, vs)
       case 'u8':
-        size(1)
+        if (vlen !== 1) throw this.#badSize(name, 1, vlen, cmdNum, t)
         return b[vs]
       case 'timespec':
-        size(TIMESPEC_SIZE)
+        if (vlen !== TIMESPEC_SIZE) throw this.#badSize(name, TIMESPEC_SIZE, vlen, cmdNum, t)
         return { sec: b.readBigUInt64LE(vs), nsec: u32(b, vs + 8) }
       case 'uuid':
-        size(UUID_SIZE)
+        if (vlen !== UUID_SIZE) throw this.#badSize(name, UUID_SIZE, vlen, cmdNum, t)
         return this.#bytes(b, vs, vlen)
       default:
         return this.#bytes(b, vs, vlen)
     }
+  }
+
+  #badSize(name: string, expected: number, got: number, cmdNum: number, t: number): StreamFormatError {
+    return this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `invalid size for attribute ${name}, expected = ${expected}, got = ${got}`, cmdNum, t)
   }
 
   #bytes(b: Buffer, vs: number, vlen: number): Buffer {

@@ -1,7 +1,7 @@
 // CRC32C: the btrfs variant (seed 0, no final XOR) against the published vectors and the worked
 // examples of FORMAT.md §1.5, and the native SSE4.2 path against the pure TypeScript one.
 import fc from 'fast-check'
-import { crc32c, crc32cIsNative, crc32cUpdate, crc32cUpdateJs, NATIVE_CRC_THRESHOLD } from '../../lib/stream/crc32c.js'
+import { crc32c, crc32cCommandFrame, crc32cIsNative, crc32cUpdate, crc32cUpdateJs, NATIVE_CRC_THRESHOLD } from '../../lib/stream/crc32c.js'
 import { native } from '../../lib/native.js'
 
 const ascii = (s: string): Buffer => Buffer.from(s, 'latin1')
@@ -68,6 +68,33 @@ describe('native crc32c (addon built on this machine and in CI)', () => {
     const big = new Uint8Array(1 << 20).map((_v, i) => (i * 2654435761) >>> 24)
     expect(addon.crc32c(0, big, 0, big.length)).toBe(crc32cUpdateJs(0, big))
     expect(crc32cUpdate(0, big.subarray(0, NATIVE_CRC_THRESHOLD))).toBe(crc32cUpdateJs(0, big, 0, NATIVE_CRC_THRESHOLD))
+  })
+
+  test('three interleaved chains: lengths around every stripe boundary, any alignment', () => {
+    const addon = native()
+    const big = new Uint8Array(40000).map((_v, i) => (i * 40503 + 7) >>> 3)
+    for (const start of [0, 1, 3, 7]) {
+      for (let len = 3072 - 20; len < 3072 * 4 + 20; len += 1) {
+        if (len % 3072 > 20 && len % 3072 < 3072 - 20) continue
+        expect(addon.crc32c(0x1234, big, start, start + len)).toBe(crc32cUpdateJs(0x1234, big, start, start + len))
+      }
+    }
+  })
+
+  test('command frames: one native call equals the JS path with the crc field zeroed', () => {
+    const addon = native()
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 10, maxLength: 20000 }), (frame) => {
+        const zeroed = Uint8Array.from(frame)
+        zeroed.fill(0, 6, 10)
+        const want = crc32cUpdateJs(0, zeroed)
+        expect(addon.crc32cCommand(frame, 0, frame.length)).toBe(want)
+        expect(crc32cCommandFrame(frame, 0, frame.length)).toBe(want)
+        expect(crc32cCommandFrame(Uint8Array.from([9, ...frame]), 1, frame.length + 1)).toBe(want)
+      }),
+      { numRuns: 300 },
+    )
+    expect(() => addon.crc32cCommand(new Uint8Array(9), 0, 9)).toThrow(/at least 10 bytes/)
   })
 
   test('rejects ranges outside the array instead of reading past it', () => {

@@ -1,11 +1,13 @@
 // parse() and createParser(): the same commands as the decoder from any byte source, errors
 // surfacing as rejections / stream errors, and backpressure held by the Transform.
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { PassThrough, Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from '../../lib/stream/commands.js'
-import { decodeAll } from '../../lib/stream/decoder.js'
+import { StreamDecoder, decodeAll } from '../../lib/stream/decoder.js'
 import { createParser, parse } from '../../lib/stream/parser.js'
 import { FIXTURE_DIR, canonical, fixture } from './helpers.js'
 
@@ -56,6 +58,71 @@ describe('parse()', () => {
     await expect(collect(parse([]))).rejects.toMatchObject({ code: 'BTRFS_STREAM_EMPTY' })
     const textMode = Readable.from(['btrfs-stream'], { objectMode: true })
     await expect(collect(parse(textMode as never))).rejects.toThrow(TypeError)
+  })
+})
+
+describe('parse(path): the file reader', () => {
+  test('a file path gives the same commands, whatever the chunk size', async () => {
+    for (const name of ['full-v1.bin', 'multi-plain-v1.bin', 'compressed-v2.bin']) {
+      const got = await collect(parse(path.join(FIXTURE_DIR, name), { copy: true }))
+      expect(canonical(got)).toBe(canonical(decodeAll(fixture(name))))
+    }
+    const { readFileChunks } = await import('../../lib/stream/file-source.js')
+    const chunks: Buffer[] = []
+    for await (const c of readFileChunks(path.join(FIXTURE_DIR, 'full-v2.bin'), 1000)) chunks.push(Buffer.from(c))
+    expect(chunks.length).toBe(Math.ceil(fixture('full-v2.bin').length / 1000))
+    expect(Buffer.concat(chunks).equals(fixture('full-v2.bin'))).toBe(true)
+  })
+
+  test('without copy, byte fields are valid until the next pull (buffers are reused)', async () => {
+    const file = path.join(FIXTURE_DIR, 'full-v1.bin')
+    const want = decodeAll(fixture('full-v1.bin'))
+    let i = 0
+    for await (const c of parse(file)) {
+      // Checked before the next pull: still intact.
+      expect(canonical([c])).toBe(canonical([want[i++]]))
+    }
+    expect(i).toBe(want.length)
+  })
+
+  test('a pipe (not seekable) is read sequentially', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'btrfs-stream-fifo-'))
+    const fifo = path.join(dir, 'fifo')
+    try {
+      execFileSync('mkfifo', [fifo])
+      const writer = spawn('/bin/sh', ['-c', `cat "${path.join(FIXTURE_DIR, 'incremental-v1.bin')}" > "${fifo}"`])
+      const closed = new Promise((r) => writer.on('close', r))
+      const got = await collect(parse(fifo, { copy: true }))
+      expect(canonical(got)).toBe(canonical(decodeAll(fixture('incremental-v1.bin'))))
+      expect(await closed).toBe(0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('stopping early closes the file; a missing file rejects with ENOENT', async () => {
+    const it = parse(path.join(FIXTURE_DIR, 'full-v2.bin'))
+    expect((await it.next()).value).toMatchObject({ type: 'subvol' })
+    await it.return()
+    await expect(collect(parse('/nonexistent/stream.bin'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('StreamDecoder.write()/next()', () => {
+  test('pull one command at a time; write() refuses until the chunk is drained', () => {
+    const bytes = fixture('multi-e-v2.bin')
+    const d = new StreamDecoder()
+    d.write(bytes)
+    expect(() => d.write(bytes)).toThrow(/next\(\) until it returns undefined/)
+    expect(() => d.end()).toThrow(/next\(\) until it returns undefined/)
+    const got: Command[] = []
+    for (let c = d.next(); c !== undefined; c = d.next()) got.push(c)
+    d.end()
+    expect(canonical(got)).toBe(canonical(decodeAll(bytes)))
+    expect(d.atEnd).toBe(true)
+    expect(d.position).toBe(bytes.length)
+    expect(d.commandCount).toBe(got.length)
+    expect(d.version).toBe(2)
   })
 })
 
