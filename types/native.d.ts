@@ -67,6 +67,8 @@ declare namespace BtrfsNative {
     ioctlFsInfo(fd: number): Promise<{ fsid: Buffer; numDevices: number; nodesize: number; sectorsize: number }>
     /** Raw CRC32C update (no final XOR) of bytes[start, end); btrfs send uses crc = 0. */
     crc32c(crc: number, bytes: Uint8Array, start: number, end: number): number
+    /** CRC32C (seed 0) of the command frame bytes[start, end) with its crc field (+6..+9) as zero. */
+    crc32cCommand(bytes: Uint8Array, start: number, end: number): number
     ioctlSetReceivedSubvol(fd: number, uuid: Buffer, stransid: bigint): Promise<{ rtransid: bigint; rtime: Timespec }>
     // Receive: synchronous *at syscalls (native/fsops.cc), called from the receiver's worker
     // thread. Names are Buffers (single components unless noted); each throws on failure.
