@@ -4,7 +4,7 @@
 // with *at syscalls that never follow the leaf; data goes through the cached write fd. Commands
 // are applied strictly in stream order (chown before security.capability, UTIMES last).
 // Synchronous except a clone whose source subvolume is looked up for the first time.
-import { closeSync, fchmodSync, fchownSync, fstatSync, ftruncateSync, chmodSync } from 'node:fs'
+import { closeSync, fchmodSync, fchownSync, fstatSync, ftruncateSync, chmodSync, writevSync } from 'node:fs'
 import { constants as osc } from 'node:os'
 import { BtrfsError } from '../errors.js'
 import type {
@@ -18,12 +18,21 @@ import type {
 import { ConfinedTree } from './confined-tree.js'
 import { compressionName, decompressExtent } from './decompress.js'
 import { FileCache, openRegular, openRegularAt } from './file-cache.js'
-import { checkPath, displayPath } from './path-guard.js'
+import { checkPath, displayPath, pathProblem } from './path-guard.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
 import { btrfsFlagsToFsFlags, DEFERRED_FS_FLAGS, MANAGED_FS_FLAGS } from './inode-flags.js'
 
 const E = osc.errno
 const FALLOC_FL_PUNCH_HOLE = 0x02
+/** Consecutive contiguous WRITEs to one file are gathered into one pwritev of up to this. */
+const MAX_GATHERED_WRITE = 2 * 1024 * 1024
+/** Creation never grants more than this process's umask allows; read once (workers cannot set it). */
+const UMASK = process.umask()
+
+type CreateCommand = Extract<Command, { type: 'mkfile' | 'mkdir' | 'mknod' | 'mkfifo' | 'mksock' | 'symlink' }>
+
+/** Commands of one inode's group the kernel sends between its rename and its CHMOD (FORMAT.md §2.9). */
+const BEFORE_CHMOD = new Set(['write', 'clone', 'encoded_write', 'fallocate', 'truncate', 'chown', 'update_extent', 'set_xattr', 'remove_xattr'])
 /** Largest decompressed extent accepted in the fallback (btrfs's own limit is 128 KiB). */
 const MAX_UNENCODED_LEN = 8 * 1024 * 1024
 
@@ -58,6 +67,7 @@ export class Applier {
   #xattratWorks = true
   #fchmodat2Works = true
   #encodedWorks = true
+  #pending: { fd: number; offset: number; parts: Uint8Array[]; length: number; cmd?: Command } | undefined
   /** Clone source kept open for consecutive clones from the same file. */
   #cloneSrc: { key: string; fd: number } | undefined
   /** IMMUTABLE/APPEND flags, applied when the subvolume is finished (they would block later commands). */
@@ -69,39 +79,35 @@ export class Applier {
     this.#ctx = ctx
   }
 
-  /** Applies `cmd`; returns a Promise only when it must wait (first clone from another subvolume). */
-  apply(cmd: Command): void | Promise<void> {
+  /**
+   * Set by apply() when it also carried out the command after `cmd` (see #createFused); the
+   * caller then skips that one.
+   */
+  fused = false
+
+  /**
+   * Applies `cmd`; returns a Promise only when it must wait (first clone from another
+   * subvolume). `batch[i]` is `cmd` when the caller has the commands around it: they let a
+   * create followed by the rename of its orphan name be done as one create (see #createFused).
+   */
+  apply(cmd: Command, batch?: readonly Command[], i = 0): void | Promise<void> {
+    if (cmd.type !== 'write' && this.#pending) this.flush()
     switch (cmd.type) {
-      case 'mkfile': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        const fd = sys.openat2(dirFd, leaf, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600, RESOLVE_CONFINED)
-        this.files.adopt(cmd.path, fd)
-        return
-      }
-      case 'mkdir': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        sys.mkdirat(dirFd, leaf, 0o700)
-        return
-      }
-      case 'mknod': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        sys.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, cmd.rdev)
-        return
-      }
-      case 'mkfifo': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        sys.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, 0n)
-        return
-      }
-      case 'mksock': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        sys.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, 0n)
-        return
-      }
+      case 'mkfile':
+      case 'mkdir':
+      case 'mknod':
+      case 'mkfifo':
+      case 'mksock':
       case 'symlink': {
-        const { dirFd, leaf } = this.#at(cmd.path)
-        // The target is data, stored verbatim and never resolved by us.
-        sys.symlinkat(cmd.pathLink, dirFd, leaf)
+        checkPath(cmd.path, false)
+        const next = batch?.[i + 1]
+        if (next?.type === 'rename' && next.path.equals(cmd.path) && pathProblem(next.pathTo, false) === undefined) {
+          if (this.#createFused(cmd, next.pathTo, batch!, i)) {
+            this.fused = true
+            return
+          }
+        }
+        this.#create(cmd, cmd.path, 0o600)
         return
       }
       case 'rename': {
@@ -136,8 +142,12 @@ export class Applier {
         return this.#setXattr(cmd.path, cmd.xattrName, cmd.xattrData)
       case 'remove_xattr':
         return this.#removeXattr(cmd.path, cmd.xattrName)
-      case 'write':
-        return this.#write(this.#writable(cmd.path), cmd.data, cmd.fileOffset)
+      case 'write': {
+        const fd = this.#writable(cmd.path)
+        // Writing clears setuid/setgid: forget a mode that has them.
+        if (this.files.state.mode !== undefined && this.files.state.mode & 0o6000) this.files.state.mode = undefined
+        return this.#write(fd, cmd.data, cmd.fileOffset, cmd)
+      }
       case 'clone':
         return this.#clone(cmd)
       case 'truncate':
@@ -174,6 +184,7 @@ export class Applier {
 
   /** Applies deferred IMMUTABLE/APPEND flags and closes every fd; the subvolume root fd stays open. */
   finish(): void {
+    this.flush()
     this.files.close()
     this.#dropCloneSource()
     for (const { path, flags } of this.#deferredFlags.values()) this.#setInodeFlags(path, flags, true)
@@ -183,6 +194,7 @@ export class Applier {
 
   /** Closes every fd without applying anything (error path). */
   close(): void {
+    this.#pending = undefined
     this.files.close()
     this.#dropCloneSource()
     this.#deferredFlags.clear()
@@ -199,20 +211,106 @@ export class Applier {
     return this.files.writable(path)
   }
 
-  #write(fd: number, data: Uint8Array, offset: number): void {
-    let done = 0
-    while (done < data.length) {
-      const n = sys.pwrite(fd, done === 0 ? data : data.subarray(done), offset + done)
-      if (n === 0) throw Object.assign(new Error('pwrite wrote nothing'), { errno: -E.EIO, syscall: 'pwrite' })
-      done += n
+  /** Queues a write: contiguous writes to the same fd are gathered until flush(). */
+  #write(fd: number, data: Uint8Array, offset: number, cmd?: Command): void {
+    const p = this.#pending
+    if (p && p.fd === fd && p.offset + p.length === offset && p.length + data.length <= MAX_GATHERED_WRITE) {
+      p.parts.push(data)
+      p.length += data.length
+      return
     }
+    if (p) this.flush()
+    this.#pending = { fd, offset, parts: [data], length: data.length, cmd }
+  }
+
+  /**
+   * Writes what #write gathered. Must run before the input chunk the data points into is reused
+   * (the session calls it at the end of every batch) and before any other command.
+   */
+  flush(): void {
+    const p = this.#pending
+    if (!p) return
+    this.#pending = undefined
+    let parts = p.parts
+    let done = 0
+    try {
+      while (done < p.length) {
+        const n = parts.length === 1 ? sys.pwrite(p.fd, parts[0], p.offset + done) : writevSync(p.fd, parts, p.offset + done)
+        if (n === 0) throw Object.assign(new Error('pwrite wrote nothing'), { errno: -E.EIO, syscall: 'pwrite' })
+        done += n
+        if (done < p.length) parts = remaining(parts, n)
+      }
+    } catch (err) {
+      // Reported against the WRITE that started the gathered range, not the command that flushed it.
+      throw new FlushError(err, p.cmd)
+    }
+  }
+
+  /** Creates the inode of a create command at `path` (a regular file gets permission bits `mode`). */
+  #create(cmd: CreateCommand, path: Buffer, mode: number): void {
+    const { dirFd, leaf } = this.tree.at(path)
+    switch (cmd.type) {
+      case 'mkfile': {
+        const fd = sys.openat2(dirFd, leaf, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode, RESOLVE_CONFINED)
+        this.files.adopt(path, fd, mode & ~UMASK)
+        return
+      }
+      case 'mkdir':
+        return sys.mkdirat(dirFd, leaf, 0o700)
+      case 'mknod':
+        return sys.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, cmd.rdev)
+      case 'mkfifo':
+        return sys.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, 0n)
+      case 'mksock':
+        return sys.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, 0n)
+      case 'symlink':
+        // The target is data, stored verbatim and never resolved by us.
+        return sys.symlinkat(cmd.pathLink, dirFd, leaf)
+    }
+  }
+
+  /**
+   * The kernel creates every inode under an orphan name and renames it right away (§2.3). When
+   * the rename follows, create at the final name instead: one directory operation, not three.
+   * A new file is also created with its final permission bits when its CHMOD is in sight and
+   * needs no setuid/setgid (which a later CHOWN would clear), so that CHMOD becomes a no-op.
+   * Returns false (nothing done) when the final name exists: then the plain sequence runs, with
+   * the rename's replace semantics.
+   */
+  #createFused(cmd: CreateCommand, to: Buffer, batch: readonly Command[], i: number): boolean {
+    let mode = 0o600
+    if (cmd.type === 'mkfile') {
+      for (let j = i + 2; j < batch.length; j++) {
+        const c = batch[j]
+        if (c.type === 'chmod' && c.path.equals(to)) {
+          const m = c.mode & 0o7777
+          if ((m & 0o6000) === 0 && (m & UMASK) === 0) mode = m
+          break
+        }
+        if (!BEFORE_CHMOD.has(c.type) || !('path' in c) || !c.path.equals(to)) break
+      }
+    }
+    try {
+      this.#create(cmd, to, mode)
+    } catch (err) {
+      if (errnoOf(err) === E.EEXIST) return false
+      throw err
+    }
+    this.tree.invalidate(to)
+    return true
   }
 
   #chmod(path: Buffer, mode: number): void {
     checkPath(path, true)
     if (path.length === 0) return fchmodSync(this.tree.rootFd, mode)
     const cached = this.files.peek(path)
-    if (cached >= 0) return fchmodSync(cached, mode)
+    if (cached >= 0) {
+      const state = this.files.known()
+      if (state.mode === mode) return
+      fchmodSync(cached, mode)
+      state.mode = mode
+      return
+    }
     const { dirFd, leaf } = this.tree.at(path)
     if (this.#fchmodat2Works) {
       try {
@@ -238,7 +336,17 @@ export class Applier {
     checkPath(path, true)
     if (path.length === 0) return sys.fchownat(this.tree.rootFd, path, uid, gid, C.AT_EMPTY_PATH)
     const cached = this.files.peek(path)
-    if (cached >= 0) return fchownSync(cached, uid, gid)
+    if (cached >= 0) {
+      const state = this.files.known()
+      // A chown that changes nothing is skipped, unless an xattr was set (chown clears
+      // security.capability, and btrfs receive's result must be matched) or setuid/setgid is on.
+      if (state.uid === uid && state.gid === gid && !state.xattrs && (state.mode & 0o6000) === 0) return
+      fchownSync(cached, uid, gid)
+      state.uid = uid
+      state.gid = gid
+      this.files.state.mode = undefined
+      return
+    }
     const { dirFd, leaf } = this.tree.at(path)
     sys.fchownat(dirFd, leaf, uid, gid, C.AT_SYMLINK_NOFOLLOW)
   }
@@ -258,7 +366,10 @@ export class Applier {
     checkPath(path, true)
     if (path.length === 0) return sys.fsetxattr(this.tree.rootFd, name, value, 0)
     const cached = this.files.peek(path)
-    if (cached >= 0) return sys.fsetxattr(cached, name, value, 0)
+    if (cached >= 0) {
+      this.files.state.xattrs = true
+      return sys.fsetxattr(cached, name, value, 0)
+    }
     const { dirFd, leaf } = this.tree.at(path)
     if (this.#xattratWorks) {
       try {
@@ -435,5 +546,22 @@ export class Applier {
     } finally {
       closeSync(fd)
     }
+  }
+}
+
+/** The parts left after the first `n` bytes were written. */
+function remaining(parts: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0
+  while (n >= parts[i].length) n -= parts[i++].length
+  return [parts[i].subarray(n), ...parts.slice(i + 1)]
+}
+
+/** A failed gathered write, carrying the WRITE command it belongs to. */
+export class FlushError extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly command: Command | undefined,
+  ) {
+    super('gathered write failed')
   }
 }

@@ -43,10 +43,23 @@ export function openRegularAt(dirFd: number, leaf: Buffer, flags: number, path: 
   }
 }
 
+/**
+ * What is known of the cached inode's attributes, so chown/chmod that would change nothing are
+ * skipped (each is an inode update in btrfs). Filled lazily by fstat; `xattrs` records that an
+ * xattr was set, after which chown is never skipped (it would clear security.capability).
+ */
+export interface InodeState {
+  mode?: number
+  uid?: number
+  gid?: number
+  xattrs: boolean
+}
+
 export class FileCache {
   readonly #tree: ConfinedTree
   #key: string | undefined
   #fd = -1
+  state: InodeState = { xattrs: false }
 
   constructor(tree: ConfinedTree) {
     this.#tree = tree
@@ -63,11 +76,23 @@ export class FileCache {
     return fd
   }
 
-  /** Takes ownership of `fd`, just created at `path`. */
-  adopt(path: Buffer, fd: number): void {
+  /** Takes ownership of `fd`, just created at `path` with permission bits `mode`. */
+  adopt(path: Buffer, fd: number, mode: number): void {
     this.close()
     this.#key = path.toString('latin1')
     this.#fd = fd
+    this.state.mode = mode
+  }
+
+  /** Fills uid/gid/mode of the cached inode from fstat when unknown. */
+  known(): Required<Omit<InodeState, 'xattrs'>> & InodeState {
+    if (this.state.uid === undefined || this.state.gid === undefined || this.state.mode === undefined) {
+      const st = fstatSync(this.#fd)
+      this.state.uid = st.uid
+      this.state.gid = st.gid
+      this.state.mode = st.mode & 0o7777
+    }
+    return this.state as Required<Omit<InodeState, 'xattrs'>> & InodeState
   }
 
   /** The cached fd when it belongs to `path`, else -1. */
@@ -96,5 +121,6 @@ export class FileCache {
     if (this.#fd >= 0) closeSync(this.#fd)
     this.#fd = -1
     this.#key = undefined
+    this.state = { xattrs: false }
   }
 }

@@ -5,7 +5,7 @@
 // is never finished: it is discarded like one whose receive was aborted.
 import { BtrfsError, fromNative, type ErrorCode } from '../errors.js'
 import type { Command } from '../stream/commands.js'
-import { Applier } from './apply.js'
+import { Applier, FlushError } from './apply.js'
 import type { Destination } from './destination.js'
 import { IncomingSubvolume, type ReceivedSubvolume } from './incoming.js'
 import { displayPath } from './path-guard.js'
@@ -32,6 +32,8 @@ interface Current {
 export class Session {
   readonly received: ReceivedSubvolume[] = []
   commands = 0
+  /** Commands the last handle() consumed. */
+  consumed = 1
   /** Set after END when stopAtEnd: the caller stops reading input. */
   stopped = false
   readonly #dest: Destination
@@ -51,8 +53,14 @@ export class Session {
     return this.#current?.incoming.displayName
   }
 
-  /** Applies one command; returns a Promise only for lifecycle commands and first-time clone lookups. */
-  handle(cmd: Command): void | Promise<void> {
+  /**
+   * Applies `batch[i]`; returns a Promise only for lifecycle commands and first-time clone
+   * lookups. Returns how many commands it consumed through `consumed` (2 when the next one was
+   * carried out together with it).
+   */
+  handle(batch: readonly Command[], i: number): void | Promise<void> {
+    const cmd = batch[i]
+    this.consumed = 1
     this.commands++
     switch (cmd.type) {
       case 'subvol':
@@ -65,13 +73,37 @@ export class Session {
     if (!current) {
       throw this.#wrap(cmd, new BtrfsError('BTRFS_RECEIVE_COMMAND_FAILED', 'file command before any SUBVOL or SNAPSHOT'))
     }
+    if (cmd.type !== 'write') {
+      // Gathered writes land before anything else happens, and fail as their own WRITE.
+      try {
+        current.applier.flush()
+      } catch (err) {
+        this.#failed(current, undefined, err)
+      }
+    }
     let pending: void | Promise<void>
     try {
-      pending = current.applier.apply(cmd)
+      pending = current.applier.apply(cmd, batch, i)
+      if (current.applier.fused) {
+        current.applier.fused = false
+        this.consumed = 2
+        this.commands++
+      }
     } catch (err) {
       return this.#failed(current, cmd, err)
     }
     if (pending) return pending.catch((err: unknown) => this.#failed(current, cmd, err))
+  }
+
+  /** Ends a batch of commands: gathered writes reach the file before their input is reused. */
+  endBatch(): void {
+    const current = this.#current
+    if (!current) return
+    try {
+      current.applier.flush()
+    } catch (err) {
+      this.#failed(current, undefined, err)
+    }
   }
 
   /** End of input: finishes the subvolume in progress (the decoder already vouched for END). */
@@ -141,11 +173,16 @@ export class Session {
       this.received.push(done)
       this.#hooks.subvolume(undefined)
     } catch (err) {
+      if (err instanceof FlushError) throw this.#wrap(err.command, err.failure, current.incoming.displayName)
       throw this.#wrap(undefined, err, current.incoming.displayName, 'finishing')
     }
   }
 
-  #failed(current: Current, cmd: Command, err: unknown): void {
+  #failed(current: Current, cmd: Command | undefined, err: unknown): void {
+    if (err instanceof FlushError) {
+      cmd = err.command
+      err = err.failure
+    }
     const wrapped = this.#wrap(cmd, err)
     this.#failures++
     current.failures++

@@ -75,8 +75,8 @@ async function run(): Promise<void> {
         break
       }
       const commands = decoder.push(chunk)
-      for (let i = 0; i < commands.length; i++) {
-        const step = session.handle(commands[i])
+      for (let i = 0; i < commands.length; i += session.consumed) {
+        const step = session.handle(commands, i)
         if (step) await step
         if ((i & 63) === 0) {
           checkAbort()
@@ -89,6 +89,7 @@ async function run(): Promise<void> {
           break input
         }
       }
+      session.endBatch()
       checkAbort()
       bytes += chunk.length
       port.postMessage({ t: 'ack', n: chunk.length, b: chunk.buffer as ArrayBuffer } satisfies FromWorker, [chunk.buffer as ArrayBuffer])
