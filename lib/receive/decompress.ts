@@ -23,8 +23,9 @@ export function decompressExtent(compression: number, data: Uint8Array, unencode
     const raw = inflateSync(data, { maxOutputLength: Math.max(unencodedLen, 1), finishFlush: zc.Z_SYNC_FLUSH })
     raw.copy(out, 0, 0, Math.min(raw.length, unencodedLen))
   } else if (compression === COMPRESSION.ZSTD) {
-    // fzstd writes into `out` when it is large enough; a frame that claims more fails instead.
-    const raw = zstdDecompress(data, out)
+    // The extent is padded with zeros to a sector: decode exactly one frame (btrfs-progs e3209f87
+    // fixed garbage from reading past it). fzstd writes into `out`; a frame claiming more fails.
+    const raw = zstdDecompress(data.subarray(0, zstdFrameLength(data)), out)
     if (raw.buffer !== out.buffer || raw.byteOffset !== out.byteOffset) out.set(raw.subarray(0, unencodedLen))
   } else if (compression >= COMPRESSION.LZO_4K && compression <= COMPRESSION.LZO_64K) {
     btrfsLzo(data, 1 << (compression - COMPRESSION.LZO_4K + 12), out)
@@ -60,4 +61,24 @@ function btrfsLzo(data: Uint8Array, sector: number, out: Uint8Array): void {
     const left = sector - (pos % sector)
     if (left < 4) pos += left
   }
+}
+
+/** Length of the zstd frame at the start of `data`, walked through its block headers (RFC 8878 §3.1.1). */
+export function zstdFrameLength(data: Uint8Array): number {
+  if (data.length < 6 || data[0] !== 0x28 || data[1] !== 0xb5 || data[2] !== 0x2f || data[3] !== 0xfd) {
+    throw new RangeError('zstd: no frame magic')
+  }
+  const fhd = data[4]
+  const singleSegment = (fhd >> 5) & 1
+  const fcsBytes = [singleSegment ? 1 : 0, 2, 4, 8][fhd >> 6]
+  let pos = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + fcsBytes
+  for (;;) {
+    if (pos + 3 > data.length) throw new RangeError('zstd: frame runs past the extent')
+    const header = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16)
+    pos += 3 + (((header >> 1) & 3) === 1 ? 1 : header >>> 3)
+    if (header & 1) break
+  }
+  if ((fhd >> 2) & 1) pos += 4
+  if (pos > data.length) throw new RangeError('zstd: frame runs past the extent')
+  return pos
 }
