@@ -73,6 +73,27 @@ export function progressLine(p: ReceiveProgress, elapsedMs: number, width: numbe
   return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line
 }
 
+/**
+ * Reads `fd` into one reused buffer: receive() copies every chunk before asking for the next, and
+ * a fresh buffer per read (fs.createReadStream) would pile up garbage the idle main thread
+ * never collects (1 GiB of RSS for a 1 GiB stream, measured). A pipe read occupies one pool
+ * thread while it waits, which is fine for a CLI with nothing else to do.
+ */
+async function* readChunks(fd: number): AsyncGenerator<Uint8Array> {
+  const buf = Buffer.allocUnsafe(1 << 20)
+  try {
+    for (;;) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      )
+      if (n === 0) return
+      yield buf.subarray(0, n)
+    }
+  } finally {
+    if (fd !== 0) fs.closeSync(fd)
+  }
+}
+
 export async function runReceive(args: string[]): Promise<number> {
   if (args.includes('-h') || args.includes('--help')) {
     process.stdout.write(RECEIVE_USAGE)
@@ -83,22 +104,22 @@ export async function runReceive(args: string[]): Promise<number> {
     process.stderr.write(`ERROR: ${typeof parsed === 'string' ? parsed : 'missing DEST'}\n${RECEIVE_USAGE}`)
     return 1
   }
-  let input: NodeJS.ReadableStream
+  let fd: number
   if (parsed.file === undefined || parsed.file === '-') {
     if (process.stdin.isTTY) {
       process.stderr.write('ERROR: stdin is a terminal: pipe a stream in or use -f FILE\n')
       return 1
     }
-    input = process.stdin
+    fd = 0
   } else {
     try {
-      const fd = fs.openSync(parsed.file, 'r')
-      input = fs.createReadStream('', { fd, highWaterMark: 1 << 20 })
+      fd = fs.openSync(parsed.file, 'r')
     } catch (err) {
       process.stderr.write(`ERROR: cannot open ${parsed.file}: ${(err as Error).message}\n`)
       return 1
     }
   }
+  const input = readChunks(fd)
   const tty = !parsed.quiet && process.stderr.isTTY === true
   const started = Date.now()
   let drawn = false
@@ -112,7 +133,7 @@ export async function runReceive(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    const result = await receive(input as AsyncIterable<Uint8Array>, parsed.dest, {
+    const result = await receive(input, parsed.dest, {
       signal: controller.signal,
       maxErrors: parsed.maxErrors,
       stopAtEnd: parsed.stopAtEnd,
