@@ -112,12 +112,17 @@ function main() {
     { name: `${BIG_MIB} MiB file (v1)`, file: path.join(out, 'big.bin'), args: ['--proto', '1'], snap: 'big-ro' },
     { name: `${COMPRESSIBLE_MIB} MiB compressible, --compressed-data (v2)`, file: path.join(out, 'comp.bin'), args: ['--proto', '2', '--compressed-data'], snap: 'comp-ro' },
   ]
+  const removeOut = () => {
+    if (!KEEP && !REUSE) fs.rmSync(out, { recursive: true, force: true })
+  }
+  // loop-btrfs.js tears the filesystem down on these signals and re-raises; the streams go too.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, removeOut)
   try {
     if (!REUSE) makeStreams(streams)
     measure(streams)
   } finally {
     if (KEEP || REUSE) console.log(`streams kept in ${out}`)
-    else fs.rmSync(out, { recursive: true, force: true })
+    else removeOut()
   }
 }
 
