@@ -21,7 +21,7 @@ export interface SendOptions {
   /** Several subvolumes as one stream with one header and one END (btrfs send -e). */
   singleStream?: boolean
   signal?: AbortSignal
-  /** Readable buffer size in bytes (send() only). Default 4 MiB: reads and writes overlap. */
+  /** Readable buffer size in bytes (send() only). Default 2 MiB: reads and writes overlap. */
   highWaterMark?: number
 }
 
@@ -101,6 +101,6 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
     noFileData: bool(o, 'noFileData'),
     singleStream: bool(o, 'singleStream'),
     signal: signal as AbortSignal | undefined,
-    highWaterMark: (hwm as number | undefined) ?? 4 * 1024 * 1024,
+    highWaterMark: (hwm as number | undefined) ?? 2 * 1024 * 1024,
   }
 }

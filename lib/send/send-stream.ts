@@ -15,6 +15,8 @@ import { createSendPipe } from './pipe.js'
 import { planSend, type SendPart, type SendPlan } from './plan.js'
 
 const READ_SIZE = 1024 * 1024
+const COALESCE_BELOW = 64 * 1024
+const COALESCE_MS = 1
 
 export class SendStream extends Readable {
   #options: NormalizedSendOptions
@@ -24,6 +26,7 @@ export class SendStream extends Readable {
   #job: BtrfsNative.Job | undefined
   #running = 0
   #bytesRead = 0
+  #coalescing: NodeJS.Timeout | undefined
 
   constructor(options: NormalizedSendOptions) {
     super({ highWaterMark: options.highWaterMark })
@@ -49,7 +52,9 @@ export class SendStream extends Readable {
   }
 
   override _read(): void {
-    if (this.#socket) this.#socket.resume()
+    if (this.#socket) {
+      if (!this.#coalescing) this.#socket.resume()
+    }
     else if (!this.#job) this.#startPart()
   }
 
@@ -111,7 +116,17 @@ export class SendStream extends Readable {
           }
           this.#bytesRead += n
           // false pauses the socket: the pipe fills and the kernel's write blocks.
-          return this.push(chunk)
+          const more = this.push(chunk)
+          if (more && n < COALESCE_BELOW) {
+            // A short read means the kernel is writing small commands (metadata): let them gather
+            // in the pipe for a moment instead of waking for every few hundred bytes.
+            this.#coalescing = setTimeout(() => {
+              this.#coalescing = undefined
+              if (!this.destroyed && this.readableLength < this.readableHighWaterMark) socket.resume()
+            }, COALESCE_MS)
+            return false
+          }
+          return more
         },
       },
     } as net.SocketConstructorOpts)
@@ -144,6 +159,7 @@ export class SendStream extends Readable {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    clearTimeout(this.#coalescing)
     this.#socket?.destroy()
     this.#socket = undefined
     if (this.#job) {
