@@ -42,6 +42,26 @@ describeBtrfs('send() lifecycle', { size: '1G' }, (fs) => {
     await settled(fds, threads)
   })
 
+  test('a send the kernel fails after writing is destroyed with the error, never ended', async () => {
+    const { native } = await import('../../lib/native.js')
+    const addon = native()
+    const real = addon.startSend
+    // The kernel streams for real; only its verdict is replaced by EIO, as when a send breaks
+    // mid-way ("inconsistent snapshot") after part of the stream was written.
+    const spy = jest.spyOn(addon, 'startSend').mockImplementation((args, done) => real.call(addon, args, () => done(5, 0)))
+    try {
+      const stream = send(snap)
+      let ended = false
+      stream.on('end', () => (ended = true))
+      const err = await new Promise<Error & Record<string, unknown>>((resolve) => stream.on('error', resolve).resume())
+      expect(err).toMatchObject({ code: 'EIO', errno: -5, syscall: 'ioctl', ioctl: 'BTRFS_IOC_SEND', path: snap })
+      expect(stream.bytesRead).toBeGreaterThan(0)
+      expect(ended).toBe(false)
+    } finally {
+      spy.mockRestore()
+    }
+  })
+
   test('AbortSignal mid-stream rejects with AbortError and releases everything', async () => {
     const fds = openFdCount()
     const threads = threadCount()
