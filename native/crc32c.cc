@@ -185,6 +185,51 @@ napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// crc32cFrames(bytes, start, end, maxLen) -> number: checks the CRC of every complete command
+// frame from `start`, in order, without crossing `end`. Stops after an END frame (a stream header
+// may follow), before a frame whose len exceeds maxLen, and at the first incomplete frame.
+// Returns the offset where it stopped with all frames before it verified, or -(q + 1) when the
+// frame at q fails its CRC. One call per chunk instead of one per command.
+napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 4) {
+    napi_throw_type_error(env, nullptr, "crc32cFrames(Uint8Array, start, end, maxLen)");
+    return nullptr;
+  }
+  const uint8_t* data;
+  size_t start, end;
+  if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
+  int64_t maxLen = 0;
+  if (napi_get_value_int64(env, argv[3], &maxLen) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "crc32cFrames: maxLen must be a number");
+    return nullptr;
+  }
+  static const uint8_t zeros[4] = {0, 0, 0, 0};
+  size_t q = start;
+  bool bad = false;
+  while (end - q >= 10) {
+    const uint8_t* f = data + q;
+    uint32_t len = uint32_t(f[0]) | uint32_t(f[1]) << 8 | uint32_t(f[2]) << 16 | uint32_t(f[3]) << 24;
+    if (static_cast<int64_t>(len) > maxLen || end - q - 10 < len) break;
+    uint32_t stored = uint32_t(f[6]) | uint32_t(f[7]) << 8 | uint32_t(f[8]) << 16 | uint32_t(f[9]) << 24;
+    uint32_t c = update(0, f, 6);
+    c = update(c, zeros, 4);
+    c = update(c, f + 10, len);
+    if (c != stored) {
+      bad = true;
+      break;
+    }
+    uint16_t cmd = uint16_t(f[4]) | uint16_t(f[5]) << 8;
+    q += 10 + size_t(len);
+    if (cmd == 21) break;
+  }
+  napi_value out;
+  napi_create_int64(env, bad ? -static_cast<int64_t>(q) - 1 : static_cast<int64_t>(q), &out);
+  return out;
+}
+
 Napi::Value Crc32cImpl(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), update == UpdatePortable ? "portable" : "sse4.2");
 }
@@ -205,5 +250,7 @@ void InitCrc32c(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Value(env, fn));
   napi_create_function(env, "crc32cCommand", NAPI_AUTO_LENGTH, Crc32cCommand, nullptr, &fn);
   exports.Set("crc32cCommand", Napi::Value(env, fn));
+  napi_create_function(env, "crc32cFrames", NAPI_AUTO_LENGTH, Crc32cFrames, nullptr, &fn);
+  exports.Set("crc32cFrames", Napi::Value(env, fn));
   exports.Set("crc32cImpl", Napi::Function::New(env, Crc32cImpl, "crc32cImpl"));
 }

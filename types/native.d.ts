@@ -69,6 +69,12 @@ declare namespace BtrfsNative {
     crc32c(crc: number, bytes: Uint8Array, start: number, end: number): number
     /** CRC32C (seed 0) of the command frame bytes[start, end) with its crc field (+6..+9) as zero. */
     crc32cCommand(bytes: Uint8Array, start: number, end: number): number
+    /**
+     * Checks the CRC of each complete command frame from `start`, stopping after END, before a
+     * len > maxLen, or at an incomplete frame. Returns where it stopped (all before verified), or
+     * -(q + 1) when the frame at q fails.
+     */
+    crc32cFrames(bytes: Uint8Array, start: number, end: number, maxLen: number): number
     ioctlSetReceivedSubvol(fd: number, uuid: Buffer, stransid: bigint): Promise<{ rtransid: bigint; rtime: Timespec }>
     // Receive: synchronous *at syscalls (native/fsops.cc), called from the receiver's worker
     // thread. Names are Buffers (single components unless noted); each throws on failure.

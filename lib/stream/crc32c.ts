@@ -56,20 +56,26 @@ type CommandCrc = (buf: Uint8Array, start: number, end: number) => number
  */
 export const NATIVE_CRC_THRESHOLD = 128
 
+type FramesCrc = (buf: Uint8Array, start: number, end: number, maxLen: number) => number
+
 let nativeUpdate: Update | null | undefined
 let nativeCommand: CommandCrc | null = null
+let nativeFrames: FramesCrc | null = null
 
 function loadNative(): Update | null {
   if (process.env.BTRFS_STREAM_PURE_CRC === '1') return null
   try {
     const addon = native() as Partial<BtrfsNative.Addon>
-    if (typeof addon.crc32c !== 'function' || typeof addon.crc32cCommand !== 'function') return null
+    if (typeof addon.crc32c !== 'function' || typeof addon.crc32cCommand !== 'function' || typeof addon.crc32cFrames !== 'function') {
+      return null
+    }
     // Refuse an addon that disagrees with the reference (a miscompiled or foreign build).
     const probe = Uint8Array.from([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39])
     if (addon.crc32c(0, probe, 0, probe.length) !== 0x58e3fa20) return null
     const end = Uint8Array.from([0, 0, 0, 0, 0x15, 0, 0xff, 0xff, 0xff, 0xff])
     if (addon.crc32cCommand(end, 0, end.length) !== 0x9dc96c50) return null
     nativeCommand = addon.crc32cCommand
+    nativeFrames = addon.crc32cFrames
     return addon.crc32c
   } catch {
     return null
@@ -80,6 +86,15 @@ function loadNative(): Update | null {
 export function crc32cIsNative(): boolean {
   if (nativeUpdate === undefined) nativeUpdate = loadNative()
   return nativeUpdate !== null
+}
+
+/**
+ * The addon's whole-chunk frame checker (see types/native.d.ts crc32cFrames), or null without
+ * the addon. The decoder uses it to check every complete frame of a chunk in one call.
+ */
+export function crc32cFramesChecker(): FramesCrc | null {
+  if (nativeUpdate === undefined) nativeUpdate = loadNative()
+  return nativeFrames
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   UUID_SIZE,
   type StreamVersion,
 } from './constants.js'
-import { crc32cCommandFrame } from './crc32c.js'
+import { crc32cCommandFrame, crc32cFramesChecker } from './crc32c.js'
 
 export interface DecoderOptions {
   /** Check every command's CRC32C (default true). */
@@ -104,6 +104,11 @@ export class StreamDecoder {
   /** The chunk being read (write()/next()) and the read position in it. */
   #chunk: Buffer | undefined
   #p = 0
+  /** Frames of #chunk starting before this offset passed the addon's batch CRC check. */
+  #verifiedTo = 0
+  /** Offset in #chunk of a frame the batch check found bad (-1: none). */
+  #badFrame = -1
+  readonly #frames = crc32cFramesChecker()
   /** Straddle buffer: holds the unit's first #fill bytes out of #need. */
   #pending: Buffer | undefined
   #fill = 0
@@ -163,6 +168,8 @@ export class StreamDecoder {
     this.#sawInput = true
     this.#chunk = asBuffer(chunk)
     this.#p = 0
+    this.#verifiedTo = 0
+    this.#badFrame = -1
   }
 
   /** The next complete command of the written input, or undefined when more input is needed. */
@@ -209,7 +216,7 @@ export class StreamDecoder {
           }
         }
         this.#pending = undefined
-        return this.#command(pending, 0, this.#need - COMMAND_HEADER_SIZE)
+        return this.#command(pending, 0, this.#need - COMMAND_HEADER_SIZE, false)
       }
       const rem = n - p
       if (this.#state !== State.Command) {
@@ -232,8 +239,19 @@ export class StreamDecoder {
         continue
       }
       this.#p = p + total
-      return this.#command(buf, p, len)
+      return this.#command(buf, p, len, this.#verifyCrc && this.#checkedInBatch(buf, p))
     }
+  }
+
+  /** Whether the frame at p of the chunk passed the addon's one-call check of the chunk's frames. */
+  #checkedInBatch(buf: Buffer, p: number): boolean {
+    if (this.#frames === null) return false
+    if (p >= this.#verifiedTo && p !== this.#badFrame) {
+      const r = this.#frames(buf, p, buf.length, this.#maxLen)
+      if (r < 0) this.#badFrame = this.#verifiedTo = -r - 1
+      else this.#verifiedTo = r
+    }
+    return p < this.#verifiedTo
   }
 
   /** Declares the input complete. Throws if it was empty or ended inside a command or before END. */
@@ -310,10 +328,11 @@ export class StreamDecoder {
     })
   }
 
-  #command(b: Buffer, p: number, len: number): Command {
+  /** Decodes the frame at p; `crcChecked` when the batch check already verified it. */
+  #command(b: Buffer, p: number, len: number, crcChecked: boolean): Command {
     const cmdNum = b[p + 4] | (b[p + 5] << 8)
     const end = p + COMMAND_HEADER_SIZE + len
-    if (this.#verifyCrc) {
+    if (this.#verifyCrc && !crcChecked) {
       const stored = u32(b, p + 6)
       const crc = crc32cCommandFrame(b, p, end)
       if (crc !== stored) {

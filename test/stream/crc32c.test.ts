@@ -3,6 +3,7 @@
 import fc from 'fast-check'
 import { crc32c, crc32cCommandFrame, crc32cIsNative, crc32cUpdate, crc32cUpdateJs, NATIVE_CRC_THRESHOLD } from '../../lib/stream/crc32c.js'
 import { native } from '../../lib/native.js'
+import { fixture, units } from './helpers.js'
 
 const ascii = (s: string): Buffer => Buffer.from(s, 'latin1')
 
@@ -46,6 +47,33 @@ describe('crc32c', () => {
       return c >>> 0
     }
     fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => expect(crc32cUpdateJs(0, bytes)).toBe(bitwise(bytes))))
+  })
+})
+
+describe('without the addon', () => {
+  test.each([
+    ['BTRFS_STREAM_NATIVE', '/nonexistent/btrfs_stream.node'],
+    ['BTRFS_STREAM_PURE_CRC', '1'],
+  ])('%s=%s: the decoder checks every CRC in TypeScript', (name, value) => {
+    process.env[name] = value
+    try {
+      jest.isolateModules(() => {
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        const crc = require('../../lib/stream/crc32c.js') as typeof import('../../lib/stream/crc32c.js')
+        const dec = require('../../lib/stream/decoder.js') as typeof import('../../lib/stream/decoder.js')
+        const nat = require('../../lib/native.js') as typeof import('../../lib/native.js')
+        if (name === 'BTRFS_STREAM_NATIVE') expect(() => nat.native()).toThrow(expect.objectContaining({ code: 'BTRFS_ADDON_UNAVAILABLE' }))
+        expect(crc.crc32cIsNative()).toBe(false)
+        expect(crc.crc32cFramesChecker()).toBeNull()
+        const bytes = fixture('full-v2.bin')
+        expect(dec.decodeAll(bytes)).toHaveLength(102)
+        const bad = Buffer.from(bytes)
+        bad[bytes.length - 500] ^= 1
+        expect(() => dec.decodeAll(bad)).toThrow(expect.objectContaining({ code: 'BTRFS_STREAM_BAD_CRC' }))
+      })
+    } finally {
+      delete process.env[name]
+    }
   })
 })
 
@@ -95,6 +123,29 @@ describe('native crc32c (addon built on this machine and in CI)', () => {
       { numRuns: 300 },
     )
     expect(() => addon.crc32cCommand(new Uint8Array(9), 0, 9)).toThrow(/at least 10 bytes/)
+  })
+
+  test('crc32cFrames checks a chunk of frames in one call: stops after END, at a cut or an oversized frame, flags a bad one', () => {
+    const addon = native()
+    const bytes = fixture('multi-plain-v1.bin')
+    const frames = units(bytes)
+    const firstEnd = frames.find((u) => u.kind === 'command' && u.cmd === 21)
+    if (!firstEnd) throw new Error('no END')
+    expect(addon.crc32cFrames(bytes, 17, bytes.length, 1 << 20)).toBe(firstEnd.end)
+    const second = frames.filter((u) => u.kind === 'command' && u.start > firstEnd.end)
+    expect(addon.crc32cFrames(bytes, second[0].start, bytes.length, 1 << 20)).toBe(bytes.length)
+    const third = frames.filter((u) => u.kind === 'command')[3]
+    expect(addon.crc32cFrames(bytes, 17, third.end - 1, 1 << 20)).toBe(third.start)
+    // The first frame longer than every frame before it: a cap just below its len stops there.
+    const cmds = frames.filter((u) => u.kind === 'command')
+    const lens = cmds.map((u) => u.end - u.start - 10)
+    const k = lens.findIndex((len, i) => i > 0 && len > Math.max(...lens.slice(0, i)))
+    expect(k).toBeGreaterThan(0)
+    expect(addon.crc32cFrames(bytes, 17, bytes.length, lens[k] - 1)).toBe(cmds[k].start)
+    const bad = Buffer.from(bytes)
+    bad[third.start + 12] ^= 1
+    expect(addon.crc32cFrames(bad, 17, bad.length, 1 << 20)).toBe(-third.start - 1)
+    expect(addon.crc32cFrames(bytes, 17, 17, 1 << 20)).toBe(17)
   })
 
   test('rejects ranges outside the array instead of reading past it', () => {
