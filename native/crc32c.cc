@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -230,21 +231,22 @@ napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
   return out;
 }
 
-Napi::Value Crc32cImpl(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), update == UpdatePortable ? "portable" : "sse4.2");
-}
-
 }  // namespace
 
 void InitCrc32c(Napi::Env env, Napi::Object exports) {
-  BuildTable();
+  // Once per process: worker threads load the addon again while other threads may be using the
+  // tables.
+  static std::once_flag tablesBuilt;
+  std::call_once(tablesBuilt, [] {
+    BuildTable();
 #if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("sse4.2")) {
-    BuildShiftTable();
-    update = UpdateSse42;
-  }
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2")) {
+      BuildShiftTable();
+      update = UpdateSse42;
+    }
 #endif
+  });
   napi_value fn;
   napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &fn);
   exports.Set("crc32c", Napi::Value(env, fn));
@@ -252,5 +254,4 @@ void InitCrc32c(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cCommand", Napi::Value(env, fn));
   napi_create_function(env, "crc32cFrames", NAPI_AUTO_LENGTH, Crc32cFrames, nullptr, &fn);
   exports.Set("crc32cFrames", Napi::Value(env, fn));
-  exports.Set("crc32cImpl", Napi::Function::New(env, Crc32cImpl, "crc32cImpl"));
 }

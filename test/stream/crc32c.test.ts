@@ -1,5 +1,6 @@
 // CRC32C: the btrfs variant (seed 0, no final XOR) against the published vectors and the worked
 // examples of FORMAT.md §1.5, and the native SSE4.2 path against the pure TypeScript one.
+import path from 'node:path'
 import fc from 'fast-check'
 import { crc32c, crc32cCommandFrame, crc32cIsNative, crc32cUpdate, crc32cUpdateJs, NATIVE_CRC_THRESHOLD } from '../../lib/stream/crc32c.js'
 import { native } from '../../lib/native.js'
@@ -146,6 +147,23 @@ describe('native crc32c (addon built on this machine and in CI)', () => {
     bad[third.start + 12] ^= 1
     expect(addon.crc32cFrames(bad, 17, bad.length, 1 << 20)).toBe(-third.start - 1)
     expect(addon.crc32cFrames(bytes, 17, 17, 1 << 20)).toBe(17)
+  })
+
+  test('worker threads load the addon too and get the same CRCs (tables are built once per process)', async () => {
+    const { Worker } = await import('node:worker_threads')
+    const dist = path.join(__dirname, '..', '..', 'dist', 'stream', 'crc32c.js')
+    const code = `const { parentPort } = require('node:worker_threads'); const m = require(${JSON.stringify(dist)});` +
+      `const b = new Uint8Array(50000).map((_v, i) => (i * 31) & 0xff);` +
+      `parentPort.postMessage([m.crc32cIsNative(), m.crc32cUpdate(0, b), m.crc32cCommandFrame(b, 0, b.length)])`
+    const runs = await Promise.all([1, 2, 3].map(() => new Promise<unknown>((resolve, reject) => {
+      const w = new Worker(code, { eval: true })
+      w.once('message', resolve)
+      w.once('error', reject)
+    })))
+    const b = new Uint8Array(50000).map((_v, i) => (i * 31) & 0xff)
+    const zeroed = Uint8Array.from(b)
+    zeroed.fill(0, 6, 10)
+    for (const r of runs) expect(r).toEqual([true, crc32cUpdateJs(0, b), crc32cUpdateJs(0, zeroed)])
   })
 
   test('rejects ranges outside the array instead of reading past it', () => {
