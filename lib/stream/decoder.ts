@@ -111,6 +111,12 @@ export class StreamDecoder {
   readonly #frames = crc32cFramesChecker()
   /** Straddle buffer: holds the unit's first #fill bytes out of #need. */
   #pending: Buffer | undefined
+  /**
+   * Pull mode (write()/next()) reuses one grow-only straddle buffer; push() needs every command
+   * of its batch intact at once, so it allocates a fresh one per straddle.
+   */
+  #reuse = true
+  #spare: Buffer | undefined
   #fill = 0
   #need = 0
 
@@ -151,7 +157,12 @@ export class StreamDecoder {
   push(chunk: Uint8Array): Command[] {
     this.write(chunk)
     const out: Command[] = []
-    for (let c = this.next(); c !== undefined; c = this.next()) out.push(c)
+    this.#reuse = false
+    try {
+      for (let c = this.next(); c !== undefined; c = this.next()) out.push(c)
+    } finally {
+      this.#reuse = true
+    }
     return out
   }
 
@@ -172,7 +183,11 @@ export class StreamDecoder {
     this.#badFrame = -1
   }
 
-  /** The next complete command of the written input, or undefined when more input is needed. */
+  /**
+   * The next complete command of the written input, or undefined when more input is needed.
+   * Its byte fields are valid until the following next() call (a command that straddled chunks
+   * lives in a buffer the decoder reuses) and while the written chunk is unmodified.
+   */
   next(): Command | undefined {
     if (this.#failed) throw this.#failed
     try {
@@ -208,8 +223,8 @@ export class StreamDecoder {
         if (this.#need === COMMAND_HEADER_SIZE) {
           const len = this.#checkLength(pending, 0)
           if (len > 0) {
-            const grown = Buffer.allocUnsafe(COMMAND_HEADER_SIZE + len)
-            pending.copy(grown, 0, 0, COMMAND_HEADER_SIZE)
+            const grown = pending.length >= COMMAND_HEADER_SIZE + len ? pending : this.#straddleBuffer(COMMAND_HEADER_SIZE + len)
+            if (grown !== pending) pending.copy(grown, 0, 0, COMMAND_HEADER_SIZE)
             this.#pending = grown
             this.#need = COMMAND_HEADER_SIZE + len
             continue
@@ -277,9 +292,19 @@ export class StreamDecoder {
     }
   }
 
+  /** A buffer of at least `size` bytes for a straddling unit (see #reuse). */
+  #straddleBuffer(size: number): Buffer {
+    if (!this.#reuse) return Buffer.allocUnsafe(size)
+    if (!this.#spare || this.#spare.length < size) {
+      // Grow-only, to the largest command seen (at most maxCommandLength + 10).
+      this.#spare = Buffer.allocUnsafeSlow(Math.max(size, Math.min(2 * (this.#spare?.length ?? 0), this.#maxLen + COMMAND_HEADER_SIZE), 4096))
+    }
+    return this.#spare
+  }
+
   /** Keeps the last `count` bytes of the chunk (an incomplete unit needing `need` bytes). */
   #stash(buf: Buffer, p: number, count: number, need: number): void {
-    const pending = Buffer.allocUnsafe(need)
+    const pending = this.#straddleBuffer(need)
     buf.copy(pending, 0, p, p + count)
     this.#pending = pending
     this.#fill = count

@@ -109,6 +109,23 @@ describe('parse(path): the file reader', () => {
 })
 
 describe('StreamDecoder.write()/next()', () => {
+  test('in chunks: every command is intact when returned (straddles share one reused buffer)', () => {
+    for (const name of ['full-v1.bin', 'full-v2.bin', 'compressed-v2.bin']) {
+      const bytes = fixture(name)
+      const want = decodeAll(bytes).map((c) => canonical([c]))
+      for (const size of [1, 7, 1000, 65536]) {
+        const d = new StreamDecoder()
+        let i = 0
+        for (let p = 0; p < bytes.length; p += size) {
+          d.write(bytes.subarray(p, p + size))
+          for (let c = d.next(); c !== undefined; c = d.next()) expect(canonical([c])).toBe(want[i++])
+        }
+        d.end()
+        expect(i).toBe(want.length)
+      }
+    }
+  })
+
   test('pull one command at a time; write() refuses until the chunk is drained', () => {
     const bytes = fixture('multi-e-v2.bin')
     const d = new StreamDecoder()
