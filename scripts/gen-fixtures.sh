@@ -23,7 +23,8 @@ cleanup() {
   if [ -n "$loop" ]; then losetup -d "$loop"; fi
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # exiting runs the EXIT trap
 
 truncate -s 512M "$work/img"
 mkfs.btrfs -q -f "$work/img"
