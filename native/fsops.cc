@@ -196,6 +196,19 @@ Napi::Value Pwrite(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
+// fstatOwner(fd) -> [st_mode (type and permission bits), uid, gid]: the receiver's checks of file
+// type and of whether a chown or chmod would change anything (Node's fstatSync builds Dates).
+Napi::Value FstatOwner(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct stat st;
+  Check(env, fstat(Int(info[0]), &st), "fstat");
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::Number::New(env, st.st_mode));
+  out.Set(1u, Napi::Number::New(env, st.st_uid));
+  out.Set(2u, Napi::Number::New(env, st.st_gid));
+  return out;
+}
+
 // setxattrat(dirfd, name, atFlags, xattrName, value, xattrFlags) (kernel >= 6.13; ENOSYS before).
 Napi::Value Setxattrat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -299,6 +312,7 @@ void InitFsops(Napi::Env env, Napi::Object exports) {
   exports.Set("utimensat", Napi::Function::New<Utimensat>(env));
   exports.Set("fallocate", Napi::Function::New<Fallocate>(env));
   exports.Set("pwrite", Napi::Function::New<Pwrite>(env));
+  exports.Set("fstatOwner", Napi::Function::New<FstatOwner>(env));
   exports.Set("setxattrat", Napi::Function::New<Setxattrat>(env));
   exports.Set("lsetxattr", Napi::Function::New<Lsetxattr>(env));
   exports.Set("fsetxattr", Napi::Function::New<Fsetxattr>(env));

@@ -97,6 +97,8 @@ declare namespace BtrfsNative {
     fallocate(fd: number, mode: number, offset: number, length: number): void
     /** One pwrite(2); may write less than asked. */
     pwrite(fd: number, data: Uint8Array, offset: number): number
+    /** fstat (works on O_PATH fds): [st_mode with type bits, uid, gid]. */
+    fstatOwner(fd: number): [number, number, number]
     /** Kernel >= 6.13 (ENOSYS before). */
     setxattrat(dirFd: number, name: Buffer, atFlags: number, xattrName: Buffer, value: Uint8Array, flags: number): void
     lsetxattr(path: Buffer, xattrName: Buffer, value: Uint8Array, flags: number): void

@@ -4,7 +4,7 @@
 // key (also for renamed ancestors), unlink/rmdir/replacement close it, so the fd always belongs
 // to the inode the path names now. Opening checks the inode is a regular file before any
 // open that could have side effects (a device node or FIFO is never opened for I/O).
-import { closeSync, fstatSync } from 'node:fs'
+import { closeSync } from 'node:fs'
 import { constants as osc } from 'node:os'
 import { errnoError } from '../errors.js'
 import type { ConfinedTree } from './confined-tree.js'
@@ -27,9 +27,9 @@ export function openRegular(tree: ConfinedTree, path: Buffer, flags: number): nu
 export function openRegularAt(dirFd: number, leaf: Buffer, flags: number, path: Buffer = leaf): number {
   const pinned = sys.openat2(dirFd, leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
   try {
-    const st = fstatSync(pinned)
-    if (!st.isFile()) {
-      const errno = st.isSymbolicLink() ? osc.errno.ELOOP : st.isDirectory() ? osc.errno.EISDIR : osc.errno.EINVAL
+    const type = sys.fstatOwner(pinned)[0] & C.S_IFMT
+    if (type !== C.S_IFREG) {
+      const errno = type === C.S_IFLNK ? osc.errno.ELOOP : type === C.S_IFDIR ? osc.errno.EISDIR : osc.errno.EINVAL
       throw errnoError(errno, { syscall: 'open', message: 'not a regular file', path: displayPath(path) })
     }
     try {
@@ -87,10 +87,10 @@ export class FileCache {
   /** Fills uid/gid/mode of the cached inode from fstat when unknown. */
   known(): Required<Omit<InodeState, 'xattrs'>> & InodeState {
     if (this.state.uid === undefined || this.state.gid === undefined || this.state.mode === undefined) {
-      const st = fstatSync(this.#fd)
-      this.state.uid = st.uid
-      this.state.gid = st.gid
-      this.state.mode = st.mode & 0o7777
+      const [mode, uid, gid] = sys.fstatOwner(this.#fd)
+      this.state.uid = uid
+      this.state.gid = gid
+      this.state.mode = mode & 0o7777
     }
     return this.state as Required<Omit<InodeState, 'xattrs'>> & InodeState
   }

@@ -129,6 +129,11 @@ export class IncomingSubvolume {
     const tempPath = this.#dest.join(this.tempName)
     if (this.#renamed) {
       // Only reading its info failed: it is complete and in place.
+      try {
+        closeSync(this.rootFd)
+      } catch {
+        // Already closed.
+      }
       return undefined
     }
     if (keep && this.#marked) {

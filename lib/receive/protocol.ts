@@ -11,6 +11,8 @@ export interface WorkerOptions {
   stopAtEnd: boolean
   forceDecompress: boolean
   maxCommandLength?: number
+  /** False when the caller's thread already checked every command's CRC before handing it over. */
+  verifyCrc: boolean
   progressIntervalMs: number
 }
 
@@ -28,6 +30,8 @@ export interface ProgressRecord {
   commands: number
   subvolume: string | undefined
   subvolumesDone: number
+  /** Stream path of the last command applied (display form), if it had one. */
+  path: string | undefined
 }
 
 export interface WarningRecord {

@@ -5,6 +5,7 @@
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
 import { AbortError, InvalidArgumentError } from '../errors.js'
+import { StreamDecoder } from '../stream/decoder.js'
 import type { ByteSource } from '../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
 import type { ReceivedSubvolume } from './incoming.js'
@@ -24,6 +25,8 @@ export interface ReceiveProgress {
   subvolume: string | undefined
   /** Subvolumes completed so far. */
   subvolumesDone: number
+  /** Stream path (inside the subvolume, escaped for display) of the last command applied. */
+  path: string | undefined
 }
 
 export interface ReceiveWarning {
@@ -105,6 +108,9 @@ export async function receive(source: ByteSource, dest: string, options: Receive
       forceDecompress: options.forceDecompress ?? false,
       maxCommandLength: options.maxCommandLength,
       progressIntervalMs: options.progressInterval ?? 200,
+      // The CRC32C pass is the costliest part of decoding; done here it overlaps the worker's
+      // syscalls. Not with stopAtEnd: what follows the first END need not be a stream at all.
+      verifyCrc: options.stopAtEnd ?? false,
     },
   }
   const worker = spawnReceiveWorker(init)
@@ -116,6 +122,7 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   let drained: (() => void) | undefined
   let stopReading = false
   let settled = false
+  let workerError: Error | undefined
   let resolveDone!: (r: ReceiveResult) => void
   let rejectDone!: (e: unknown) => void
   const done = new Promise<ReceiveResult>((res, rej) => {
@@ -152,6 +159,7 @@ export async function receive(source: ByteSource, dest: string, options: Receive
       case 'error': {
         settle()
         let err = rebuildError(m.error)
+        workerError = err
         if (err.name === 'AbortError' && signal?.aborted) {
           const abort = new AbortError(undefined, { cause: signal.reason })
           Object.assign(abort, { partialPath: (err as { partialPath?: string }).partialPath })
@@ -177,6 +185,15 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   }
   signal?.addEventListener('abort', onAbort, { once: true })
 
+  // Checks framing and CRC of every byte before the worker sees it, so the worker never applies
+  // a command that fails its CRC; its errors (bad CRC, truncation, oversized) end the receive.
+  const verifier = init.options.verifyCrc
+    ? undefined
+    : new StreamDecoder({
+      maxCommandLength: options.maxCommandLength,
+      onWarning: (w) => options.onWarning?.({ code: w.code, message: w.message }),
+    })
+
   const feed = async () => {
     const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
       ? (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
@@ -196,12 +213,18 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         const next = await Promise.race([iterator.next(), finished])
         if (next === undefined || stopReading) break
         if (next.done) {
+          verifier?.end()
           send({ t: 'end' })
           break
         }
         const chunk = next.value
         if (typeof chunk === 'string') throw new InvalidArgumentError('receive() needs a byte source, got a string chunk (was an encoding set?)')
         if (chunk.length === 0) continue
+        if (verifier) {
+          // Pull mode: one command alive at a time, so checking allocates nothing that lives.
+          verifier.write(chunk)
+          while (verifier.next() !== undefined);
+        }
         // A copy the worker may own: the caller's chunk may be shared with other consumers.
         const copy = chunk.length <= POOLED_SIZE && chunk.length >= POOLED_SIZE / 16
           ? new Uint8Array(pool.pop() ?? new ArrayBuffer(POOLED_SIZE), 0, chunk.length)
@@ -211,10 +234,17 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         send({ t: 'chunk', b: copy }, [copy.buffer])
       }
     } catch (err) {
-      // The source failed: the worker must not finish what it has as if the input were complete.
+      // The source failed, or its bytes are not a valid stream: the worker must not finish what
+      // it has as if the input were complete.
+      stopReading = true
       Atomics.store(new Int32Array(abortFlag), 0, 1)
       send({ t: 'abort' })
       await finished
+      const kept = (workerError as { partialPath?: string } | undefined)?.partialPath
+      if (kept !== undefined && err instanceof Error) {
+        Object.assign(err, { partialPath: kept })
+        err.message += ` (partial subvolume kept at '${kept}', not marked received)`
+      }
       throw err
     } finally {
       if (stopReading) await iterator.return?.()

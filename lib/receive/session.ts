@@ -40,6 +40,7 @@ export class Session {
   readonly #options: SessionOptions
   readonly #hooks: SessionHooks
   #current: Current | undefined
+  #last: Command | undefined
   #failures = 0
   #lastFailure: ReceiveError | undefined
 
@@ -47,6 +48,12 @@ export class Session {
     this.#dest = dest
     this.#options = options
     this.#hooks = hooks
+  }
+
+  /** Display form of the last applied command's path; only valid while its input chunk is. */
+  get lastPath(): string | undefined {
+    const cmd = this.#last
+    return cmd && 'path' in cmd ? displayPath(cmd.path) : undefined
   }
 
   get currentName(): string | undefined {
@@ -60,6 +67,7 @@ export class Session {
    */
   handle(batch: readonly Command[], i: number): void | Promise<void> {
     const cmd = batch[i]
+    this.#last = cmd
     this.consumed = 1
     this.commands++
     switch (cmd.type) {
@@ -93,6 +101,11 @@ export class Session {
       return this.#failed(current, cmd, err)
     }
     if (pending) return pending.catch((err: unknown) => this.#failed(current, cmd, err))
+  }
+
+  /** Drops the reference to the last command (its input chunk is about to be reused). */
+  forgetLast(): void {
+    this.#last = undefined
   }
 
   /** Ends a batch of commands: gathered writes reach the file before their input is reused. */

@@ -32,11 +32,13 @@ Module._extensions['.ts'] = function (module, filename) {
 require(workerData.__entry)
 `
 
+/** The receiver closes fds it opened natively with fs.closeSync: not "unmanaged" fds to track. */
+const OPTIONS = { trackUnmanagedFds: false }
+
 export function spawnReceiveWorker(workerData: object): Worker {
   const js = path.join(__dirname, 'worker.js')
-  // The receiver closes fds it opened natively with fs.closeSync: not "unmanaged" fds to track.
-  if (existsSync(js)) return new Worker(js, { workerData, trackUnmanagedFds: false })
+  if (existsSync(js)) return new Worker(js, { workerData, ...OPTIONS })
   const entry = path.join(__dirname, 'worker.ts')
   const root = path.resolve(__dirname, '..', '..')
-  return new Worker(BOOTSTRAP, { eval: true, trackUnmanagedFds: false, workerData: { ...workerData, __entry: entry, __root: root } })
+  return new Worker(BOOTSTRAP, { eval: true, ...OPTIONS, workerData: { ...workerData, __entry: entry, __root: root } })
 }

@@ -5,6 +5,7 @@
 // before reporting the error.
 import { parentPort, workerData } from 'node:worker_threads'
 import { AbortError } from '../errors.js'
+import type { Command } from '../stream/commands.js'
 import { StreamDecoder } from '../stream/decoder.js'
 import { Destination } from './destination.js'
 import { flattenError } from './error-transfer.js'
@@ -29,6 +30,8 @@ port.on('message', (m: ToWorker) => {
 
 function nextChunk(): Uint8Array | null | Promise<Uint8Array | null> {
   if (queue.length > 0) return queue.shift()!
+  // An abort that arrived before we waited must not be missed.
+  if (Atomics.load(aborted, 0) !== 0) return null
   return new Promise((resolve) => {
     wake = () => {
       if (queue.length === 0 && Atomics.load(aborted, 0) === 0) return
@@ -36,6 +39,23 @@ function nextChunk(): Uint8Array | null | Promise<Uint8Array | null> {
       resolve(queue.length > 0 ? queue.shift()! : null)
     }
   })
+}
+
+/** Commands the session sees at once: the current one and those right after it. */
+const WINDOW = 32
+
+/**
+ * A command that straddled two chunks lives in the decoder's reused buffer, which the next
+ * straddle overwrites, possibly while the command still waits in the window: copy its bytes.
+ * (At most one command per chunk; all others are views into the chunk itself.)
+ */
+function ownedBytes(cmd: Command, chunk: Uint8Array): Command {
+  const fields = cmd as unknown as Record<string, unknown>
+  for (const key in fields) {
+    const v = fields[key]
+    if (Buffer.isBuffer(v) && v.buffer !== chunk.buffer) fields[key] = Buffer.from(v)
+  }
+  return cmd
 }
 
 function checkAbort(): void {
@@ -53,7 +73,7 @@ async function run(): Promise<void> {
     const now = Date.now()
     if (!force && now - lastProgress < options.progressIntervalMs) return
     lastProgress = now
-    post({ t: 'progress', p: { bytes, commands: session?.commands ?? 0, subvolume: session?.currentName, subvolumesDone: session?.received.length ?? 0 } })
+    post({ t: 'progress', p: { bytes, commands: session?.commands ?? 0, subvolume: session?.currentName, subvolumesDone: session?.received.length ?? 0, path: session?.lastPath } })
   }
   try {
     dest = await Destination.open(init.dest)
@@ -64,7 +84,9 @@ async function run(): Promise<void> {
     const decoder = new StreamDecoder({
       maxCommandLength: options.maxCommandLength,
       allowUnknownCommands: false,
-      onWarning: (w) => post({ t: 'warning', w: { code: w.code, message: w.message } }),
+      verifyCrc: options.verifyCrc,
+      // The caller's verifier reports these when it runs (verifyCrc false); not twice.
+      onWarning: options.verifyCrc ? (w) => post({ t: 'warning', w: { code: w.code, message: w.message } }) : undefined,
     })
     input: for (;;) {
       const pending = nextChunk()
@@ -74,17 +96,29 @@ async function run(): Promise<void> {
         decoder.end()
         break
       }
-      const commands = decoder.push(chunk)
-      for (let i = 0; i < commands.length; i += session.consumed) {
-        const step = session.handle(commands, i)
+      // Pull mode through a small window: commands die young (no GC promotion of a whole chunk's
+      // worth), and the window still shows the session the commands right after the current one.
+      decoder.write(chunk)
+      const window: Command[] = []
+      let more = true
+      let n = 0
+      for (;;) {
+        while (more && window.length < WINDOW) {
+          const cmd = decoder.next()
+          if (cmd === undefined) more = false
+          else window.push(ownedBytes(cmd, chunk))
+        }
+        if (window.length === 0) break
+        const step = session.handle(window, 0)
         if (step) await step
-        if ((i & 63) === 0) {
+        const done = window.splice(0, session.consumed)
+        if ((n++ & 63) === 0) {
           checkAbort()
           progress(false)
         }
         if (session.stopped) {
           // END has no payload: input consumed ends right after its 10-byte header.
-          bytes = commands[i].offset + 10
+          bytes = done[0].offset + 10
           post({ t: 'stop' })
           break input
         }
@@ -92,10 +126,12 @@ async function run(): Promise<void> {
       session.endBatch()
       checkAbort()
       bytes += chunk.length
-      port.postMessage({ t: 'ack', n: chunk.length, b: chunk.buffer as ArrayBuffer } satisfies FromWorker, [chunk.buffer as ArrayBuffer])
+      // Before the ack: the last command's path points into the chunk handed back with it.
       progress(false)
+      port.postMessage({ t: 'ack', n: chunk.length, b: chunk.buffer as ArrayBuffer } satisfies FromWorker, [chunk.buffer as ArrayBuffer])
     }
     await session.close()
+    session.forgetLast()
     progress(true)
     final = { t: 'done', subvolumes: session.received, commands: session.commands, bytes }
   } catch (err) {
