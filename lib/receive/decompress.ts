@@ -3,8 +3,16 @@
 // zlib has no zstd), btrfs LZO (per-sector segments, see below) through lzo1x.ts. Output never
 // exceeds unencodedLen, so a hostile extent cannot make us allocate more than the caller allows.
 import { inflateSync, constants as zc } from 'node:zlib'
-import { decompress as zstdDecompress } from 'fzstd'
+import type * as Fzstd from 'fzstd'
 import { lzo1xDecompress } from './lzo1x.js'
+
+let zstd: typeof Fzstd | undefined
+/** fzstd is loaded on first use: most receives never fall back, and the worker starts faster. */
+function fzstd(): typeof Fzstd {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  zstd ??= require('fzstd') as typeof Fzstd
+  return zstd
+}
 
 /** BTRFS_ENCODED_IO_COMPRESSION_* values. */
 export const COMPRESSION = { NONE: 0, ZLIB: 1, ZSTD: 2, LZO_4K: 3, LZO_64K: 7 } as const
@@ -25,7 +33,7 @@ export function decompressExtent(compression: number, data: Uint8Array, unencode
   } else if (compression === COMPRESSION.ZSTD) {
     // The extent is padded with zeros to a sector: decode exactly one frame (btrfs-progs e3209f87
     // fixed garbage from reading past it). fzstd writes into `out`; a frame claiming more fails.
-    const raw = zstdDecompress(data.subarray(0, zstdFrameLength(data)), out)
+    const raw = fzstd().decompress(data.subarray(0, zstdFrameLength(data)), out)
     if (raw.buffer !== out.buffer || raw.byteOffset !== out.byteOffset) out.set(raw.subarray(0, unencodedLen))
   } else if (compression >= COMPRESSION.LZO_4K && compression <= COMPRESSION.LZO_64K) {
     btrfsLzo(data, 1 << (compression - COMPRESSION.LZO_4K + 12), out)

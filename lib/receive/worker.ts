@@ -107,6 +107,8 @@ async function run(): Promise<void> {
           const cmd = decoder.next()
           if (cmd === undefined) more = false
           else window.push(ownedBytes(cmd, chunk))
+          // With stopAtEnd nothing after the first END is read: it need not be a stream at all.
+          if (cmd?.type === 'end' && options.stopAtEnd) more = false
         }
         if (window.length === 0) break
         const step = session.handle(window, 0)
