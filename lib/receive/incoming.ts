@@ -4,7 +4,6 @@
 //   SET_RECEIVED_SUBVOL(uuid, stransid) → read-only → renameat2(RENAME_NOREPLACE) to its name.
 // On failure it is never marked received nor read-only, and is deleted unless keepPartial.
 import { closeSync, fstatSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
 import { constants as osc } from 'node:os'
 import { errnoError } from '../errors.js'
 import type { SnapshotCommand, SubvolCommand } from '../stream/commands.js'
@@ -13,9 +12,8 @@ import { formatOptionalUuid, formatUuid } from '../uuid.js'
 import type { Destination } from './destination.js'
 import { checkSubvolumeName, displayPath } from './path-guard.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
+import { tempName } from './temp-name.js'
 
-/** Names starting with this in a destination are subvolumes whose receive never completed. */
-export const TEMP_PREFIX = '.btrfs-receive-'
 const SUBVOL_RDONLY = 0x2
 
 export interface ReceivedSubvolume {
@@ -74,26 +72,25 @@ export class IncomingSubvolume {
     } catch (err) {
       if ((err as { errno?: number }).errno !== -osc.errno.ENOENT) throw err
     }
-    const random = randomBytes(6).toString('hex')
-    const tempName = Buffer.concat([Buffer.from(`${TEMP_PREFIX}${random}-`), cmd.path]).subarray(0, 255)
+    const temp = tempName(cmd.path)
     if (cmd.type === 'subvol') {
-      await nativeCall(finalPath, (n) => n.ioctlSubvolCreate(dest.fd, tempName))
+      await nativeCall(finalPath, (n) => n.ioctlSubvolCreate(dest.fd, temp))
     } else {
       const parent = await dest.subvolumeByUuid(cmd.cloneUuid, 'parent')
-      await nativeCall(finalPath, (n) => n.ioctlSnapCreate(dest.fd, parent.fd, tempName, 0))
+      await nativeCall(finalPath, (n) => n.ioctlSnapCreate(dest.fd, parent.fd, temp, 0))
     }
     let rootFd: number
     try {
-      rootFd = sys.openat2(dest.fd, tempName, C.O_RDONLY | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
+      rootFd = sys.openat2(dest.fd, temp, C.O_RDONLY | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
       if (fstatSync(rootFd, { bigint: true }).ino !== 256n) {
         closeSync(rootFd)
         throw errnoError(osc.errno.ENOTDIR, { syscall: 'open', message: 'new subvolume is not a subvolume root', path: finalPath })
       }
     } catch (err) {
-      await nativeCall(finalPath, (n) => n.ioctlSnapDestroy(dest.fd, tempName)).catch(() => undefined)
+      await nativeCall(finalPath, (n) => n.ioctlSnapDestroy(dest.fd, temp)).catch(() => undefined)
       throw err
     }
-    return new IncomingSubvolume(dest, cmd, tempName, rootFd)
+    return new IncomingSubvolume(dest, cmd, temp, rootFd)
   }
 
   /** Marks it received and read-only, then gives it its name. The caller closed every other fd. */

@@ -3,5 +3,5 @@
 export { receive } from './receive.js'
 export type { ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning } from './receive.js'
 export type { ReceivedSubvolume } from './incoming.js'
-export { TEMP_PREFIX as RECEIVE_TEMP_PREFIX } from './incoming.js'
+export { TEMP_PREFIX as RECEIVE_TEMP_PREFIX } from './temp-name.js'
 export { ReceiveError } from './receive-error.js'
