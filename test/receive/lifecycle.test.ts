@@ -56,6 +56,11 @@ describeBtrfs('receive: lifecycle and interoperability', { size: '1G' }, (fs) =>
     }
   })
 
+  test('a destination that is not on btrfs is refused with BTRFS_NOT_BTRFS', async () => {
+    const stream = await streamOf(snaps[0])
+    await expect(receive(chunked(stream), '/dev/shm')).rejects.toMatchObject({ code: 'BTRFS_NOT_BTRFS' })
+  })
+
   test('stopAtEnd receives the first subvolume only and leaves the rest of the input unread', async () => {
     const [ours] = receivers().map((r) => r.mnt)
     const dest = fresh(ours)

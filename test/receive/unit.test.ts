@@ -115,3 +115,30 @@ describe('errors across the worker boundary', () => {
     expect((back.cause as BtrfsSystemError).errno).toBe(-28)
   })
 })
+
+describe('receive() options and the CLI progress line', () => {
+  test.each([
+    [{ maxErrors: -1 }, /maxErrors/],
+    [{ maxErrors: 1.5 }, /maxErrors/],
+    [{ keepPartial: 'yes' }, /keepPartial/],
+    [{ onProgress: 5 }, /onProgress/],
+    [{ signal: {} }, /signal/],
+    [{ maxCommandLength: 0 }, /maxCommandLength/],
+  ])('%j is refused before anything starts', async (options, message) => {
+    const { receive } = await import('../../lib/index.js')
+    await expect(receive([], '/nonexistent', options as never)).rejects.toMatchObject({ code: 'BTRFS_INVALID_ARGUMENT', message: expect.stringMatching(message) })
+  })
+
+  test('an already aborted signal rejects with AbortError carrying the reason', async () => {
+    const { receive } = await import('../../lib/index.js')
+    const reason = new Error('stop')
+    await expect(receive([], '/nonexistent', { signal: AbortSignal.abort(reason) })).rejects.toMatchObject({ name: 'AbortError', cause: reason })
+  })
+
+  test('progress line: bytes, rate, commands, subvolume; cut to the terminal width', async () => {
+    const { progressLine } = await import('../../lib/cli/receive.js')
+    const line = progressLine({ bytes: 3 * 1048576, commands: 1234, subvolume: 'snap-2024', subvolumesDone: 1, path: 'a/b' }, 2000, 200)
+    expect(line).toBe('3.0 MiB at 1.5 MiB/s, 1234 commands, 1 done, receiving snap-2024')
+    expect(progressLine({ bytes: 0, commands: 0, subvolume: 'x'.repeat(300), subvolumesDone: 0, path: undefined }, 0, 40).length).toBeLessThanOrEqual(40)
+  })
+})
