@@ -125,7 +125,7 @@ export class Applier {
       case 'link': {
         checkPath(cmd.pathLink, false, 'link target')
         const existing = this.#at(cmd.pathLink)
-        const created = this.tree.at(cmd.path)
+        const created = this.#at(cmd.path)
         sys.linkat(existing.dirFd, existing.leaf, created.dirFd, created.leaf, 0)
         return
       }

@@ -132,6 +132,10 @@ describeBtrfs('receive: hostile streams change nothing outside the destination',
       'BTRFS_RECEIVE_PATH_REJECTED',
     )
     await expectRejected(
+      stream([{ type: 'mkfile', path: b('f'), ino: 257n }, { type: 'link', path: b('../escape'), pathLink: b('f') }]),
+      'BTRFS_RECEIVE_PATH_REJECTED',
+    )
+    await expectRejected(
       stream([
         { type: 'symlink', path: b('d'), ino: 257n, pathLink: b(outside) },
         { type: 'link', path: b('h'), pathLink: b('d/victim') },
