@@ -162,7 +162,11 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         workerError = err
         if (err.name === 'AbortError' && signal?.aborted) {
           const abort = new AbortError(undefined, { cause: signal.reason })
-          Object.assign(abort, { partialPath: (err as { partialPath?: string }).partialPath })
+          const kept = (err as { partialPath?: string }).partialPath
+          if (kept !== undefined) {
+            Object.assign(abort, { partialPath: kept })
+            abort.message += ` (partial subvolume kept at '${kept}', not marked received)`
+          }
           err = abort
         }
         rejectDone(err)

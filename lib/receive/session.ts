@@ -137,9 +137,11 @@ export class Session {
       if (err instanceof Error) err.message += ` (and deleting the partial subvolume failed: ${(cleanup as Error).message})`
       return
     }
-    if (err instanceof ReceiveError || err instanceof BtrfsError) {
-      if (err instanceof ReceiveError && kept !== undefined) err.partialPath = kept
-      if (kept !== undefined) err.message += ` (partial subvolume kept at '${kept}', not marked received)`
+    if (err instanceof Error) {
+      if (kept !== undefined) {
+        Object.assign(err, { partialPath: kept })
+        err.message += ` (partial subvolume kept at '${kept}', not marked received)`
+      }
       if (err instanceof ReceiveError && err.subvolume === undefined) err.subvolume = current.incoming.displayName
     }
   }

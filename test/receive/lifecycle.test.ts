@@ -119,6 +119,20 @@ describeBtrfs('receive: lifecycle and interoperability', { size: '1G' }, (fs) =>
     expect(err.code).toBe('ABORT_ERR')
     expect(err.cause?.message).toBe('enough')
     expect(readdirSync(dest)).toEqual([])
+
+    // With keepPartial the aborted subvolume stays, named as incomplete, writable, not received.
+    const again = new AbortController()
+    const kept = (await receive(send(path.join(fs().mnt, 'large-ro')), dest, {
+      signal: again.signal,
+      keepPartial: true,
+      progressInterval: 0,
+      onProgress: (p) => {
+        if (p.bytes > 20 * 1024 * 1024) again.abort()
+      },
+    }).catch((e: unknown) => e)) as { name: string; partialPath?: string }
+    expect(kept.name).toBe('AbortError')
+    expect(readdirSync(dest)).toEqual([path.basename(kept.partialPath!)])
+    expect(subvolumeShow(kept.partialPath!)).toMatchObject({ readOnly: false, receivedUuid: '-' })
   })
 
   test("the caller's event loop never stalls more than 50 ms during a long receive", async () => {
