@@ -49,7 +49,8 @@ function unavailableReason() {
  * mkfsArgs. Returns { dir, image, device, mnt }.
  */
 function createLoopBtrfs(options = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX))
+  // The creator's pid in the name lets cleanupStale() spare filesystems of runs still alive.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`))
   const fsys = { dir, image: path.join(dir, 'image'), mnt: path.join(dir, 'mnt'), device: undefined, mounted: false }
   live.add(fsys)
   try {
@@ -103,12 +104,24 @@ function destroyLoopBtrfs(fsys) {
   if (errors.length) throw errors[0]
 }
 
-/** Detaches loop devices whose image lives in one of our temp dirs (leftovers of killed runs). */
+/** True for a path inside one of our temp dirs whose creating process has died. */
+function isStale(p) {
+  const m = new RegExp(`/${PREFIX}(\\d+)-`).exec(p)
+  if (!m) return false
+  try {
+    process.kill(Number(m[1]), 0)
+    return false
+  } catch (err) {
+    return err.code === 'ESRCH'
+  }
+}
+
+/** Unmounts and detaches what killed runs left behind (only ours, and only of dead processes). */
 function cleanupStale() {
   const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n')
   for (const line of mounts) {
     const mnt = (line.split(' ')[1] || '').replace(/\\040/g, ' ')
-    if (mnt.includes(`/${PREFIX}`)) {
+    if (isStale(mnt)) {
       try {
         run('umount', ['-l', mnt])
       } catch {}
@@ -120,11 +133,16 @@ function cleanupStale() {
   } catch {}
   for (const line of list.split('\n')) {
     const m = /^(\/dev\/loop\d+):.*\((.*)\)/.exec(line)
-    if (m && m[2].includes(`/${PREFIX}`)) {
+    if (m && isStale(m[2])) {
       try {
         run('losetup', ['-d', m[1]])
       } catch {}
     }
+  }
+  const mounted = fs.readFileSync('/proc/mounts', 'utf8')
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const dir = path.join(os.tmpdir(), name)
+    if (isStale(`${dir}/`) && !mounted.includes(`${dir}/`)) fs.rmSync(dir, { recursive: true, force: true })
   }
 }
 
