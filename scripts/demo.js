@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The quick-start demo (npm run demo, as root): makes a loopback btrfs image, creates a subvolume
 // with files, snapshots it twice, sends a full and an incremental stream to files with send(),
-// summarises them with parse(), checks them with `btrfs receive`, and prints what it did.
+// summarises them with parse(), receives them with `btrfs receive` and with our receive(),
+// checks both results against the source, and prints what it did.
 // Everything it mounts is unmounted and detached at the end, also on failure.
 'use strict'
 const { createWriteStream, mkdirSync, writeFileSync, appendFileSync, renameSync, statSync, readFileSync, createReadStream } = require('node:fs')
@@ -9,7 +10,7 @@ const path = require('node:path')
 const { pipeline } = require('node:stream/promises')
 const { execFileSync } = require('node:child_process')
 const { createLoopBtrfs, destroyLoopBtrfs, unavailableReason } = require('./loop-btrfs.js')
-const { send, subvolume, parse } = require('../dist/index.js')
+const { send, subvolume, parse, receive } = require('../dist/index.js')
 
 const out = path.resolve(process.argv[2] || 'demo-output')
 
@@ -75,9 +76,18 @@ async function main() {
     const got = await subvolume.info(path.join(recv, 'snap-2'))
     say(`5. btrfs receive applied both streams into ${recv}: snap-2 ${ok ? 'matches' : 'DIFFERS FROM'} the original; received uuid ${got.receivedUuid}`)
     if (!ok || got.receivedUuid !== info2.uuid) throw new Error('the received snapshot does not match')
+
+    const ours = path.join(fsys.mnt, 'received-by-btrfs-stream')
+    mkdirSync(ours)
+    await receive(createReadStream(full), ours)
+    const result = await receive(createReadStream(incr), ours)
+    const mine = result.subvolumes[0]
+    const same = sameTree(snap2, mine.path)
+    say(`6. receive() applied them too, into ${ours}: ${path.basename(mine.path)} ${same ? 'matches' : 'DIFFERS FROM'} the original, read-only, received uuid ${mine.receivedUuid}`)
+    if (!same || mine.receivedUuid !== info2.uuid) throw new Error('our received snapshot does not match')
   } finally {
     destroyLoopBtrfs(fsys)
-    say('6. unmounted and detached the image')
+    say('7. unmounted and detached the image')
   }
 }
 
