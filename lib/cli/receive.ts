@@ -2,6 +2,7 @@
 // On a TTY, stderr shows one progress line (bytes, rate, commands, current subvolume), redrawn
 // at most 5 times a second; otherwise it is quiet except for errors, which print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
+import { isatty } from 'node:tty'
 import fs from 'node:fs'
 import { receive, type ReceiveProgress } from '../receive/index.js'
 
@@ -83,14 +84,29 @@ async function* readChunks(fd: number): AsyncGenerator<Uint8Array> {
   const buf = Buffer.allocUnsafe(1 << 20)
   try {
     for (;;) {
-      const n = await new Promise<number>((resolve, reject) =>
-        fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
-      )
+      const n = await readOnce(fd, buf)
       if (n === 0) return
       yield buf.subarray(0, n)
     }
   } finally {
     if (fd !== 0) fs.closeSync(fd)
+  }
+}
+
+/**
+ * One read. A descriptor handed to us non-blocking (a parent's O_NONBLOCK pipe) answers EAGAIN
+ * when no data is waiting: wait a moment and read again rather than fail.
+ */
+async function readOnce(fd: number, buf: Buffer): Promise<number> {
+  for (;;) {
+    try {
+      return await new Promise<number>((resolve, reject) =>
+        fs.read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+      )
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
   }
 }
 
@@ -106,7 +122,9 @@ export async function runReceive(args: string[]): Promise<number> {
   }
   let fd: number
   if (parsed.file === undefined || parsed.file === '-') {
-    if (process.stdin.isTTY) {
+    // isatty, not process.stdin.isTTY: touching process.stdin wraps fd 0 in a libuv handle,
+    // which makes a pipe non-blocking under our reads.
+    if (isatty(0)) {
       process.stderr.write('ERROR: stdin is a terminal: pipe a stream in or use -f FILE\n')
       return 1
     }

@@ -49,6 +49,18 @@ describeBtrfs('receive: CLI and crash recovery', { size: '1G' }, (fs) => {
     expect(subvolumeShow(path.join(dest, 'snap1')).readOnly).toBe(true)
   })
 
+  test('stdin is a pipe whose writer is late: the CLI waits instead of failing with EAGAIN', () => {
+    const dest = path.join(fs().mnt, 'cli-late')
+    mkdirSync(dest)
+    const file = path.join(fs().dir, 'late.stream')
+    writeFileSync(file, full)
+    const cmd = `(sleep 0.5; cat '${file}') | '${process.execPath}' '${CHILD}' '${CLI}' receive '${dest}'`
+    const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: process.env })
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(readdirSync(dest)).toEqual(['snap0'])
+  })
+
   test('-e stops at the first END even when other bytes follow', () => {
     const dest = path.join(fs().mnt, 'cli-e')
     mkdirSync(dest)
