@@ -1,7 +1,8 @@
 // The hand-written contract of the C++ addon (native/*.cc). Only lib/native.ts loads it. Every
 // function wraps one syscall or ioctl, except startSend/startSplice, which run one blocking
-// call each on a dedicated thread. Failures throw or reject with { message, errno (negative),
-// syscall, ioctl? }.
+// call each on a dedicated thread, and the crc32c* functions, pure computation chosen by
+// measurement over the TypeScript CRC. Failures throw or reject with { message, errno
+// (negative), syscall, ioctl? }.
 
 declare namespace BtrfsNative {
   /** A blocking call on its own thread; the callback gets (errnoOrZero, bytes) once. */
