@@ -23,6 +23,7 @@ import {
   UUID_SIZE,
   type StreamVersion,
 } from './constants.js'
+import { BUILDERS, type CommandBuilder } from './builders.js'
 import { crc32cCommandFrame, crc32cFramesChecker } from './crc32c.js'
 
 export interface DecoderOptions {
@@ -78,6 +79,37 @@ const ATTR_ROLE: readonly (Uint8Array | undefined)[] = COMMANDS_BY_NUMBER.map((s
 })
 const REQUIRED_COUNT: readonly number[] = ATTR_ROLE.map((r) => (r ? r.reduce((n, v) => n + (v === 2 ? 1 : 0), 0) : 0))
 
+/** Wire kinds as small integers (a switch on them is cheaper than on strings before the JIT warms up). */
+const enum Kind {
+  None,
+  U8,
+  U32,
+  U64,
+  U64n,
+  Uuid,
+  Timespec,
+  Bytes,
+}
+const KIND_NUMBER: Readonly<Record<AttributeKind, Kind>> = {
+  u8: Kind.U8,
+  u32: Kind.U32,
+  u64: Kind.U64,
+  u64n: Kind.U64n,
+  uuid: Kind.Uuid,
+  timespec: Kind.Timespec,
+  bytes: Kind.Bytes,
+  data: Kind.Bytes,
+}
+/** Kind by attribute number; Kind.None for numbers no version defines. */
+const KIND_BY_ATTR = Uint8Array.from({ length: 64 }, (_, t) => {
+  const spec = ATTRIBUTES_BY_NUMBER[t]
+  return spec ? KIND_NUMBER[spec.kind] : Kind.None
+})
+
+function attrName(t: number): string {
+  return ATTRIBUTES_BY_NUMBER[t]?.name ?? String(t)
+}
+
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 }
@@ -109,6 +141,10 @@ export class StreamDecoder {
   /** Offset in #chunk of a frame the batch check found bad (-1: none). */
   #badFrame = -1
   readonly #frames = crc32cFramesChecker()
+  /** Attribute values of the command being decoded, by attribute number (see builders.ts). */
+  readonly #slots: unknown[] = new Array<unknown>(64).fill(undefined)
+  /** Which slots the current command filled, to clear them after it is built. */
+  readonly #used = new Uint8Array(64)
   /** Straddle buffer: holds the unit's first #fill bytes out of #need. */
   #pending: Buffer | undefined
   /**
@@ -398,100 +434,102 @@ export class StreamDecoder {
     const version = this.#version
     const roles = ATTR_ROLE[cmdNum] as Uint8Array
     const maxAttr = ATTR_MAX[version]
-    const cmd: Record<string, unknown> = {
-      type: schema.type,
-      offset: this.#pos,
-      index: this.#index,
-      stream: this.#stream,
-      version,
-    }
+    const slots = this.#slots
+    const used = this.#used
+    let nUsed = 0
     let seenLo = 0
     let seenHi = 0
     let required = 0
-    while (q < end) {
-      if (end - q < 2) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum)
-      const t = b[q] | (b[q + 1] << 8)
-      let vs: number
-      let vlen: number
-      if (t === ATTR.DATA && version >= 2) {
-        // v2+: DATA has no length and runs to the end of the command (kernel send.h, FORMAT.md §1.3).
-        vs = q + 2
-        vlen = end - vs
-      } else {
-        if (end - q < 4) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum, t)
-        vlen = b[q + 2] | (b[q + 3] << 8)
-        vs = q + 4
-        if (vs + vlen > end) {
-          throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute length ${vlen} runs past the command end`, cmdNum, t)
+    try {
+      while (q < end) {
+        if (end - q < 2) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum)
+        const t = b[q] | (b[q + 1] << 8)
+        let vs: number
+        let vlen: number
+        if (t === ATTR.DATA && version >= 2) {
+          // v2+: DATA has no length and runs to the end of the command (kernel send.h, FORMAT.md §1.3).
+          vs = q + 2
+          vlen = end - vs
+        } else {
+          if (end - q < 4) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum, t)
+          vlen = b[q + 2] | (b[q + 3] << 8)
+          vs = q + 4
+          if (vs + vlen > end) {
+            throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute length ${vlen} runs past the command end`, cmdNum, t)
+          }
         }
+        q = vs + vlen
+        if (t === 0) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'invalid attribute type 0', cmdNum, t)
+        const kind = t <= maxAttr ? KIND_BY_ATTR[t] : Kind.None
+        if (kind === Kind.None) {
+          this.#warn('BTRFS_STREAM_UNKNOWN_ATTRIBUTE', `unknown attribute ${t} for stream version ${version} skipped`, cmdNum, t)
+          continue
+        }
+        const role = roles[t]
+        if (role === 0) {
+          this.#warn('BTRFS_STREAM_UNEXPECTED_ATTRIBUTE', `attribute ${attrName(t)} is not part of ${schema.type}; skipped`, cmdNum, t)
+          continue
+        }
+        if (t < 32) {
+          const bit = 1 << t
+          if (seenLo & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${attrName(t)} appears twice`, cmdNum, t)
+          seenLo |= bit
+        } else {
+          const bit = 1 << (t - 32)
+          if (seenHi & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${attrName(t)} appears twice`, cmdNum, t)
+          seenHi |= bit
+        }
+        if (role === 2) required++
+        used[nUsed++] = t
+        slots[t] = this.#value(kind, b, vs, vlen, cmdNum, t)
       }
-      q = vs + vlen
-      if (t === 0) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'invalid attribute type 0', cmdNum, t)
-      const spec = t <= maxAttr ? ATTRIBUTES_BY_NUMBER[t] : undefined
-      if (!spec) {
-        this.#warn('BTRFS_STREAM_UNKNOWN_ATTRIBUTE', `unknown attribute ${t} for stream version ${version} skipped`, cmdNum, t)
-        continue
-      }
-      const role = roles[t]
-      if (role === 0) {
-        this.#warn('BTRFS_STREAM_UNEXPECTED_ATTRIBUTE', `attribute ${spec.name} is not part of ${schema.type}; skipped`, cmdNum, t)
-        continue
-      }
-      if (t < 32) {
-        const bit = 1 << t
-        if (seenLo & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${spec.name} appears twice`, cmdNum, t)
-        seenLo |= bit
-      } else {
-        const bit = 1 << (t - 32)
-        if (seenHi & bit) throw this.#error('BTRFS_STREAM_DUPLICATE_ATTRIBUTE', `attribute ${spec.name} appears twice`, cmdNum, t)
-        seenHi |= bit
-      }
-      if (role === 2) required++
-      cmd[spec.field] = this.#value(spec.kind, b, vs, vlen, cmdNum, t, spec.name)
-    }
-    if (required !== REQUIRED_COUNT[cmdNum]) {
-      for (const field of schema.fields as readonly string[]) {
-        if (cmd[field] === undefined && !(schema.optional as readonly string[]).includes(field)) {
+      if (required !== REQUIRED_COUNT[cmdNum]) {
+        for (const field of schema.fields as readonly string[]) {
           const attr = ATTRIBUTES_BY_NUMBER.findIndex((a) => a?.field === field)
-          throw this.#error('BTRFS_STREAM_MISSING_ATTRIBUTE', `attribute ${attr} requested but not present`, cmdNum, attr)
+          if (slots[attr] === undefined && !(schema.optional as readonly string[]).includes(field)) {
+            throw this.#error('BTRFS_STREAM_MISSING_ATTRIBUTE', `attribute ${attr} requested but not present`, cmdNum, attr)
+          }
         }
       }
+      return (BUILDERS[cmdNum] as CommandBuilder)(this.#pos, this.#index, this.#stream, version, slots)
+    } finally {
+      // The slots are shared by every command: a value must not leak into the next one.
+      for (let k = 0; k < nUsed; k++) slots[used[k]] = undefined
     }
-    return cmd as unknown as Command
   }
 
-  #value(kind: AttributeKind, b: Buffer, vs: number, vlen: number, cmdNum: number, t: number, name: string): unknown {
+  #value(kind: Kind, b: Buffer, vs: number, vlen: number, cmdNum: number, t: number): unknown {
     switch (kind) {
-      case 'u64': {
-        if (vlen !== 8) throw this.#badSize(name, 8, vlen, cmdNum, t)
+      case Kind.U64: {
+        if (vlen !== 8) throw this.#badSize(t, 8, vlen, cmdNum)
         const hi = u32(b, vs + 4)
         if (hi > MAX_SAFE_HIGH) {
-          throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute ${name} value exceeds Number.MAX_SAFE_INTEGER`, cmdNum, t)
+          throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute ${attrName(t)} value exceeds Number.MAX_SAFE_INTEGER`, cmdNum, t)
         }
         return hi * 0x100000000 + u32(b, vs)
       }
-      case 'u64n':
-        if (vlen !== 8) throw this.#badSize(name, 8, vlen, cmdNum, t)
+      case Kind.U64n:
+        if (vlen !== 8) throw this.#badSize(t, 8, vlen, cmdNum)
         return b.readBigUInt64LE(vs)
-      case 'u32':
-        if (vlen !== 4) throw this.#badSize(name, 4, vlen, cmdNum, t)
+      case Kind.U32:
+        if (vlen !== 4) throw this.#badSize(t, 4, vlen, cmdNum)
         return u32(b, vs)
-      case 'u8':
-        if (vlen !== 1) throw this.#badSize(name, 1, vlen, cmdNum, t)
+      case Kind.U8:
+        if (vlen !== 1) throw this.#badSize(t, 1, vlen, cmdNum)
         return b[vs]
-      case 'timespec':
-        if (vlen !== TIMESPEC_SIZE) throw this.#badSize(name, TIMESPEC_SIZE, vlen, cmdNum, t)
+      case Kind.Timespec:
+        if (vlen !== TIMESPEC_SIZE) throw this.#badSize(t, TIMESPEC_SIZE, vlen, cmdNum)
         return { sec: b.readBigUInt64LE(vs), nsec: u32(b, vs + 8) }
-      case 'uuid':
-        if (vlen !== UUID_SIZE) throw this.#badSize(name, UUID_SIZE, vlen, cmdNum, t)
+      case Kind.Uuid:
+        if (vlen !== UUID_SIZE) throw this.#badSize(t, UUID_SIZE, vlen, cmdNum)
         return this.#bytes(b, vs, vlen)
       default:
         return this.#bytes(b, vs, vlen)
     }
   }
 
-  #badSize(name: string, expected: number, got: number, cmdNum: number, t: number): StreamFormatError {
-    return this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `invalid size for attribute ${name}, expected = ${expected}, got = ${got}`, cmdNum, t)
+  #badSize(t: number, expected: number, got: number, cmdNum: number): StreamFormatError {
+    return this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `invalid size for attribute ${attrName(t)}, expected = ${expected}, got = ${got}`, cmdNum, t)
   }
 
   #bytes(b: Buffer, vs: number, vlen: number): Buffer {

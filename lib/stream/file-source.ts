@@ -4,27 +4,45 @@
 // stream here). A buffer is reused only once the consumer has pulled past every command of its
 // chunk, which is exactly parse()'s "valid until the next command is pulled" rule. Not for push
 // consumers (a Transform queues commands), hence internal: parse(path) and dump(path) use it.
-import { promises as fsp } from 'node:fs'
+// The callback fs API is used on purpose: `fs/promises` is not in Node's startup snapshot
+// (loading it cost ~8 ms per process here) and its FileHandle.read costs more per call; on a
+// 1 GiB stream the callback ring read ~20% faster.
+import * as fs from 'node:fs'
 
 /** 1 MiB chunks, 4 buffers, 3 reads in flight: the best of the combinations measured here. */
 export const FILE_CHUNK_SIZE = 1 << 20
 const RING = 4
 
+function openFile(path: string): Promise<number> {
+  return new Promise((resolve, reject) => fs.open(path, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))
+}
+
+function isRegularFile(fd: number): Promise<boolean> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st.isFile()))))
+}
+
+function readInto(fd: number, buffer: Buffer, length: number, position: number | null): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buffer, 0, length, position, (err, bytesRead) => (err ? reject(err) : resolve(buffer.subarray(0, bytesRead)))),
+  )
+}
+
 export async function* readFileChunks(path: string, chunkSize = FILE_CHUNK_SIZE): AsyncGenerator<Uint8Array, void, undefined> {
-  const handle = await fsp.open(path, 'r')
+  const fd = await openFile(path)
   const inFlight: Promise<Buffer>[] = []
   try {
     // Pipes and devices cannot be read at positions: one sequential read at a time there.
-    const seekable = (await handle.stat()).isFile()
+    const seekable = await isRegularFile(fd)
     const depth = seekable ? RING - 1 : 1
     const buffers = Array.from({ length: depth + 1 }, () => Buffer.allocUnsafeSlow(chunkSize))
     let position = 0
     let issued = 0
     const issue = (): void => {
-      const buffer = buffers[issued++ % buffers.length]
-      const read = handle.read(buffer, 0, chunkSize, seekable ? position : null)
+      const read = readInto(fd, buffers[issued++ % buffers.length], chunkSize, seekable ? position : null)
+      // A rejection is observed when its turn comes (or by the allSettled below), never unhandled.
+      read.catch(() => {})
+      inFlight.push(read)
       position += chunkSize
-      inFlight.push(read.then((r) => buffer.subarray(0, r.bytesRead)))
     }
     for (let i = 0; i < depth; i++) issue()
     for (;;) {
@@ -36,6 +54,6 @@ export async function* readFileChunks(path: string, chunkSize = FILE_CHUNK_SIZE)
     }
   } finally {
     await Promise.allSettled(inFlight)
-    await handle.close()
+    await new Promise<void>((resolve) => fs.close(fd, () => resolve()))
   }
 }

@@ -1,4 +1,4 @@
-// The two streaming faces of StreamDecoder: parse(), an async generator pulled by the consumer
+// The two streaming faces of StreamDecoder: parse(), an async iterator pulled by the consumer
 // (so at most one input chunk is held while commands are consumed), and createParser(), an
 // object-mode Transform for pipeline() users. Neither holds any format logic.
 import { Transform, type TransformCallback } from 'node:stream'
@@ -6,27 +6,23 @@ import type { Readable } from 'node:stream'
 import type { Command } from './commands.js'
 import { StreamDecoder, type DecoderOptions } from './decoder.js'
 import { readFileChunks } from './file-source.js'
+import { CommandIterator } from './command-iterator.js'
 
 export type ParseOptions = DecoderOptions
+export type { CommandIterator }
 
 /** Anything that yields byte chunks: a Readable (not in object mode), or any async iterable. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable
 
 /**
  * Decodes one or more concatenated send streams into commands. `source` is a byte source or a
- * file path (read with two reused 1 MiB buffers: fast, and memory stays flat). Byte fields of a
+ * file path (read with a ring of four reused 1 MiB buffers: fast, and memory stays flat). Byte fields of a
  * yielded command are valid until the next command is pulled unless `copy: true`. Throws
- * StreamFormatError (format) or the source's own errors (I/O).
+ * StreamFormatError (format) or the source's own errors (I/O); invalid options throw at once.
  */
-export async function* parse(source: ByteSource | string, options: ParseOptions = {}): AsyncGenerator<Command, void, undefined> {
+export function parse(source: ByteSource | string, options: ParseOptions = {}): CommandIterator {
   const decoder = new StreamDecoder(options)
-  const input = typeof source === 'string' ? readFileChunks(source) : source
-  for await (const chunk of input as AsyncIterable<Uint8Array>) {
-    if (typeof chunk === 'string') throw new TypeError('parse() needs a byte source, got a string chunk (was an encoding set?)')
-    decoder.write(chunk)
-    for (let c = decoder.next(); c !== undefined; c = decoder.next()) yield c
-  }
-  decoder.end()
+  return new CommandIterator(decoder, typeof source === 'string' ? readFileChunks(source) : (source as AsyncIterable<Uint8Array>))
 }
 
 /**

@@ -59,6 +59,42 @@ describe('parse()', () => {
     const textMode = Readable.from(['btrfs-stream'], { objectMode: true })
     await expect(collect(parse(textMode as never))).rejects.toThrow(TypeError)
   })
+  test('next() calls made without awaiting resolve in order, each with its own command', async () => {
+    const bytes = fixture(name)
+    const want = decodeAll(bytes, { copy: true })
+    async function* gen(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < bytes.length; i += 300) yield new Uint8Array(bytes.subarray(i, i + 300))
+    }
+    const it = parse(gen(), { copy: true })
+    const results = await Promise.all(Array.from({ length: want.length + 2 }, () => it.next()))
+    expect(canonical(results.slice(0, want.length).map((r) => r.value as Command))).toBe(canonical(want))
+    expect(results.slice(want.length).every((r) => r.done)).toBe(true)
+  })
+
+  test('a format error ends the iteration and closes the source; return() closes it too', async () => {
+    const bytes = Buffer.from(fixture(name))
+    bytes[bytes.length - 20] ^= 0xff
+    let closed = 0
+    async function* gen(): AsyncGenerator<Uint8Array> {
+      try {
+        for (let i = 0; i < bytes.length; i += 256) yield bytes.subarray(i, i + 256)
+      } finally {
+        closed++
+      }
+    }
+    const it = parse(gen())
+    await expect(collect(it)).rejects.toMatchObject({ code: 'BTRFS_STREAM_BAD_CRC' })
+    expect(closed).toBe(1)
+    expect(await it.next()).toEqual({ done: true, value: undefined })
+    const early = parse(gen())
+    await early.next()
+    expect(await early.return()).toEqual({ done: true, value: undefined })
+    expect(closed).toBe(2)
+  })
+
+  test('invalid options throw at the call', () => {
+    expect(() => parse([], { maxCommandLength: -1 })).toThrow(RangeError)
+  })
 })
 
 describe('parse(path): the file reader', () => {
@@ -101,9 +137,13 @@ describe('parse(path): the file reader', () => {
   })
 
   test('stopping early closes the file; a missing file rejects with ENOENT', async () => {
+    const openFds = (): number => fs.readdirSync('/proc/self/fd').length
+    const before = openFds()
     const it = parse(path.join(FIXTURE_DIR, 'full-v2.bin'))
     expect((await it.next()).value).toMatchObject({ type: 'subvol' })
+    expect(openFds()).toBe(before + 1)
     await it.return()
+    expect(openFds()).toBe(before)
     await expect(collect(parse('/nonexistent/stream.bin'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })
