@@ -4,7 +4,7 @@
 // @swc/core, a dev dependency; that path never runs in an installed package.
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads')
@@ -16,6 +16,9 @@ require(workerData.__entry)
 const OPTIONS = { trackUnmanagedFds: false }
 
 export function spawnReceiveWorker(workerData: object): Worker {
+  // Required on use: the package entry imports this file, and a program that only parses
+  // streams should not load the worker machinery.
+  const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads')
   const js = path.join(__dirname, 'worker.js')
   if (existsSync(js)) return new Worker(js, { workerData, ...OPTIONS })
   const entry = path.join(__dirname, 'worker.ts')

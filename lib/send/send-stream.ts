@@ -5,7 +5,7 @@
 // failed send can never look like a complete stream. Destroying closes the read end (the kernel
 // gets EPIPE) and unrefs the job, so the process may exit at once.
 import { closeSync } from 'node:fs'
-import net from 'node:net'
+import type net from 'node:net'
 import { addAbortSignal, Readable } from 'node:stream'
 import { fromNative } from '../errors.js'
 import { native } from '../native.js'
@@ -100,7 +100,10 @@ export class SendStream extends Readable {
     // that fills at least half the buffer is handed on as is (a fresh buffer takes its place);
     // smaller ones are copied out so a short chunk never pins a large allocation.
     let buffer = Buffer.allocUnsafe(READ_SIZE)
-    const socket = new net.Socket({
+    // node:net is required here, not at the top: it is not in Node's startup snapshot, and a
+    // program that only parses streams should not pay for loading it.
+    const { Socket } = require('node:net') as typeof net
+    const socket = new Socket({
       fd: pipe.readFd,
       readable: true,
       writable: false,

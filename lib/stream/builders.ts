@@ -5,7 +5,7 @@
 // chain per command and makes every store site megamorphic; on a stream of 8,000 commands,
 // mostly run before the JIT warms up, the literal roughly halved the decoder's time here. The
 // generated text comes only from the static schema (never from input), so it is safe to compile.
-import { ATTRIBUTES, COMMANDS, type Command, type CommandSchema } from './commands.js'
+import { ATTRIBUTES, COMMANDS_BY_NUMBER, type Command, type CommandSchema } from './commands.js'
 import type { StreamVersion } from './constants.js'
 
 /** Builds a command from its origin and the attribute slots (index = BTRFS_SEND_A_*). */
@@ -29,12 +29,18 @@ function builderSource(s: CommandSchema): string {
   return `switch (${mask}) { ${cases.join('; ')} }`
 }
 
-/** Builder by command number (index = BTRFS_SEND_C_*); undefined where COMMANDS has none. */
-export const BUILDERS: readonly (CommandBuilder | undefined)[] = (() => {
-  const table: (CommandBuilder | undefined)[] = []
-  for (const s of Object.values(COMMANDS) as CommandSchema[]) {
+const built: (CommandBuilder | undefined)[] = []
+
+/**
+ * The builder of command number `cmd` (a number COMMANDS defines), compiled on first use: a
+ * stream uses a handful of the 26 commands, and each compile costs about 0.1 ms at startup.
+ */
+export function builderFor(cmd: number): CommandBuilder {
+  let b = built[cmd]
+  if (b === undefined) {
+    const s = COMMANDS_BY_NUMBER[cmd] as CommandSchema
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- schema-only text, see header
-    table[s.cmd] = new Function('o', 'i', 's', 'v', 'a', builderSource(s)) as CommandBuilder
+    b = built[cmd] = new Function('o', 'i', 's', 'v', 'a', builderSource(s)) as CommandBuilder
   }
-  return table
-})()
+  return b
+}

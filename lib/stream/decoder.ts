@@ -23,7 +23,7 @@ import {
   UUID_SIZE,
   type StreamVersion,
 } from './constants.js'
-import { BUILDERS, type CommandBuilder } from './builders.js'
+import { builderFor } from './builders.js'
 import { crc32cCommandFrame, crc32cFramesChecker } from './crc32c.js'
 
 export interface DecoderOptions {
@@ -491,7 +491,7 @@ export class StreamDecoder {
           }
         }
       }
-      return (BUILDERS[cmdNum] as CommandBuilder)(this.#pos, this.#index, this.#stream, version, slots)
+      return builderFor(cmdNum)(this.#pos, this.#index, this.#stream, version, slots)
     } finally {
       // The slots are shared by every command: a value must not leak into the next one.
       for (let k = 0; k < nUsed; k++) slots[used[k]] = undefined
