@@ -12,16 +12,20 @@ require(workerData.__root + '/scripts/ts-require-hook.js')
 require(workerData.__entry)
 `
 
-/** The receiver closes fds it opened natively with fs.closeSync: not "unmanaged" fds to track. */
-const OPTIONS = { trackUnmanagedFds: false }
+/**
+ * The receiver closes fds it opened natively with fs.closeSync: not "unmanaged" fds to track.
+ * `env` is the caller's process.env as its code sees it, taken when the worker starts (Node's
+ * default reads the process-wide one, which differs where a sandbox such as jest's wraps it).
+ */
+const options = (): { trackUnmanagedFds: boolean; env: NodeJS.ProcessEnv } => ({ trackUnmanagedFds: false, env: process.env })
 
 export function spawnReceiveWorker(workerData: object): Worker {
   // Required on use: the package entry imports this file, and a program that only parses
   // streams should not load the worker machinery.
   const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads')
   const js = path.join(__dirname, 'worker.js')
-  if (existsSync(js)) return new Worker(js, { workerData, ...OPTIONS })
+  if (existsSync(js)) return new Worker(js, { workerData, ...options() })
   const entry = path.join(__dirname, 'worker.ts')
   const root = path.resolve(__dirname, '..', '..')
-  return new Worker(BOOTSTRAP, { eval: true, ...OPTIONS, workerData: { ...workerData, __entry: entry, __root: root } })
+  return new Worker(BOOTSTRAP, { eval: true, ...options(), workerData: { ...workerData, __entry: entry, __root: root } })
 }
