@@ -30,13 +30,14 @@ export interface EngineResult {
 /**
  * A command that straddled two chunks lives in the decoder's reused buffer, which the next
  * straddle overwrites, possibly while the command still waits in the window: copy its bytes.
- * (At most one command per chunk; all others are views into the chunk itself.)
+ * Only the (at most one) command that started before the chunk did; all others are views into
+ * the chunk itself.
  */
-function ownedBytes(cmd: Command, chunk: Uint8Array): Command {
+function ownedBytes(cmd: Command): Command {
   const fields = cmd as unknown as Record<string, unknown>
   for (const key in fields) {
     const v = fields[key]
-    if (Buffer.isBuffer(v) && v.buffer !== chunk.buffer) fields[key] = Buffer.from(v)
+    if (Buffer.isBuffer(v)) fields[key] = Buffer.from(v)
   }
   return cmd
 }
@@ -51,6 +52,8 @@ export class ReceiveEngine {
   readonly #hooks: EngineHooks
   readonly #decoder: StreamDecoder
   #lastProgress = 0
+  /** Input offset where the current chunk starts (command offsets count from the input's start). */
+  #chunkStart = 0
 
   constructor(dest: Destination, options: WorkerOptions, hooks: EngineHooks) {
     this.#options = options
@@ -84,6 +87,8 @@ export class ReceiveEngine {
     // Pull mode through a small window: commands die young (no GC promotion of a whole chunk's
     // worth), and the window still shows the session the commands right after the current one.
     decoder.write(chunk)
+    const chunkStart = this.#chunkStart
+    this.#chunkStart += chunk.length
     const window: Command[] = []
     let more = true
     let n = 0
@@ -91,7 +96,7 @@ export class ReceiveEngine {
       while (more && window.length < WINDOW) {
         const cmd = decoder.next()
         if (cmd === undefined) more = false
-        else window.push(ownedBytes(cmd, chunk))
+        else window.push(cmd.offset < chunkStart ? ownedBytes(cmd) : cmd)
         // With stopAtEnd nothing after the first END is read: it need not be a stream at all.
         if (cmd?.type === 'end' && this.#options.stopAtEnd) more = false
       }
