@@ -3,7 +3,6 @@
 // On a TTY, stderr shows one progress line (bytes, rate, commands, current subvolume), redrawn
 // at most 5 times a second; otherwise it is quiet except for errors, which print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
-import { isatty } from 'node:tty'
 import fs from 'node:fs'
 import type { ReceiveProgress } from '../receive/options.js'
 import { receiveFd } from '../receive/receive-fd.js'
@@ -90,7 +89,8 @@ export async function runReceive(args: string[]): Promise<number> {
   if (parsed.file === undefined || parsed.file === '-') {
     // isatty, not process.stdin.isTTY: touching process.stdin wraps fd 0 in a libuv handle,
     // which makes a pipe non-blocking under our reads.
-    if (isatty(0)) {
+    // node:tty loads only here: the common -f FILE case does not pay for it.
+    if ((require('node:tty') as typeof import('node:tty')).isatty(0)) {
       process.stderr.write('ERROR: stdin is a terminal: pipe a stream in or use -f FILE\n')
       return 1
     }
