@@ -65,9 +65,9 @@ export class ReceiveEngine {
     this.#decoder = new StreamDecoder({
       maxCommandLength: options.maxCommandLength,
       allowUnknownCommands: false,
+      // Without verifyCrc the caller's thread checked every CRC already (frame-check.ts).
       verifyCrc: options.verifyCrc,
-      // Without verifyCrc the caller's thread decoded (and reported) the stream already.
-      onWarning: options.verifyCrc ? (w) => hooks.warning(w.code, w.message) : undefined,
+      onWarning: (w) => hooks.warning(w.code, w.message),
     })
   }
 

@@ -5,9 +5,9 @@
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
 import { AbortError, InvalidArgumentError } from '../errors.js'
-import { StreamDecoder } from '../stream/decoder.js'
 import type { ByteSource } from '../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
+import { FrameChecker } from './frame-check.js'
 import { engineOptions, validate, type ReceiveOptions, type ReceiveResult } from './options.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
 import type { ReceiveError } from './receive-error.js'
@@ -111,13 +111,9 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   signal?.addEventListener('abort', onAbort, { once: true })
 
   // Checks framing and CRC of every byte before the worker sees it, so the worker never applies
-  // a command that fails its CRC; its errors (bad CRC, truncation, oversized) end the receive.
-  const verifier = init.options.verifyCrc
-    ? undefined
-    : new StreamDecoder({
-      maxCommandLength: options.maxCommandLength,
-      onWarning: (w) => options.onWarning?.({ code: w.code, message: w.message }),
-    })
+  // a command that fails its CRC; its errors (bad CRC, oversized) end the receive. It decodes
+  // nothing: the worker does, once (and reports truncation, unknown commands and attributes).
+  const checker = init.options.verifyCrc ? undefined : new FrameChecker(options.maxCommandLength)
 
   const feed = async () => {
     const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
@@ -138,18 +134,13 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         const next = await Promise.race([iterator.next(), finished])
         if (next === undefined || stopReading) break
         if (next.done) {
-          verifier?.end()
           send({ t: 'end' })
           break
         }
         const chunk = next.value
         if (typeof chunk === 'string') throw new InvalidArgumentError('receive() needs a byte source, got a string chunk (was an encoding set?)')
         if (chunk.length === 0) continue
-        if (verifier) {
-          // Pull mode: one command alive at a time, so checking allocates nothing that lives.
-          verifier.write(chunk)
-          while (verifier.next() !== undefined);
-        }
+        checker?.check(chunk)
         // A copy the worker may own: the caller's chunk may be shared with other consumers.
         const copy = chunk.length <= POOLED_SIZE && chunk.length >= POOLED_SIZE / 16
           ? new Uint8Array(pool.pop() ?? new ArrayBuffer(POOLED_SIZE), 0, chunk.length)
