@@ -4,7 +4,12 @@
 // isolate and without a buffer per chunk.
 import fs from 'node:fs'
 
-const CHUNK = 1 << 20
+/**
+ * 4 MiB: the applying thread waits for the read ahead less often than with 1 MiB (on 2 busy
+ * cores the pool thread is not always scheduled in time; measured on a compressed 225 MiB
+ * stream, 0.70 s with 1 MiB, 0.59 s with 4 MiB). Two of them are all the input memory we hold.
+ */
+const CHUNK = 4 << 20
 
 /**
  * One read. A descriptor handed to us non-blocking (a parent's O_NONBLOCK pipe) answers EAGAIN
