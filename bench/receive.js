@@ -7,13 +7,17 @@
 // /usr/bin/time for wall time and peak RSS, alternating tools, each into a fresh directory, with
 // a sync (untimed) between runs. Prints medians and ratios (ours / btrfs receive; target wall
 // <= 0.9, RSS <= 128 MiB). Every mount and loop device is removed at the end, also on failure.
-// Usage: node bench/receive.js [--runs N] [--small N] [--big-mib N] [--only NAME]
+// --streams DIR keeps the four streams in DIR and reuses them on the next run (building them
+// takes minutes; they depend only on --small and --big-mib).
+// Usage: node bench/receive.js [--runs N] [--small N] [--big-mib N] [--only NAME] [--streams DIR]
 'use strict'
 const { execFileSync, spawnSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+
+const { createLoopBtrfs, destroyLoopBtrfs, unavailableReason } = require('../scripts/loop-btrfs.js')
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js')
 
@@ -67,8 +71,50 @@ function writeBig(file, mib, compressible) {
   fs.closeSync(fd)
 }
 
+/** Makes the four streams with btrfs send from a compress=zstd loop btrfs (pushed on `made`). */
+function buildStreams(shm, streams, small, bigMiB, made) {
+  fs.mkdirSync(shm, { recursive: true })
+  const src = createLoopBtrfs({ size: `${Math.ceil((bigMiB * 2.5 + 2048) / 1024)}G`, mountOptions: ['compress=zstd'] })
+  made.push(src)
+  const snap = (name, sub) => {
+    const p = path.join(src.mnt, name)
+    sh('btrfs', ['subvolume', 'snapshot', '-r', sub, p])
+    return p
+  }
+  const send = (name, args) => {
+    sh('btrfs', ['send', '-q', '-f', streams[name], ...args])
+  }
+  console.error('bench/receive: building sources…')
+  const big = path.join(src.mnt, 'big')
+  sh('btrfs', ['subvolume', 'create', big])
+  writeBig(path.join(big, 'random.bin'), bigMiB, false)
+  send('big-file', [snap('big-ro', big)])
+
+  const many = path.join(src.mnt, 'many')
+  sh('btrfs', ['subvolume', 'create', many])
+  writeSmallFiles(many, small)
+  const many0 = snap('many-ro', many)
+  send('small-files', [many0])
+  // 30,000 changes: a third renamed, a third appended to, a third deleted.
+  const third = Math.floor(Math.min(30_000, small) / 3)
+  for (let i = 0; i < third; i++) {
+    const a = i * 3
+    const dir = (k) => path.join(many, `d${Math.floor(k / 1000)}`)
+    fs.renameSync(path.join(dir(a), `f${a}`), path.join(dir(a), `renamed${a}`))
+    fs.appendFileSync(path.join(dir(a + 1), `f${a + 1}`), 'changed\n')
+    fs.unlinkSync(path.join(dir(a + 2), `f${a + 2}`))
+  }
+  send('incremental', ['-p', many0, snap('many-ro2', many)])
+
+  const zbig = path.join(src.mnt, 'zbig')
+  sh('btrfs', ['subvolume', 'create', zbig])
+  writeBig(path.join(zbig, 'text.bin'), bigMiB, true)
+  sh('sync', ['-f', path.join(zbig, 'text.bin')])
+  send('zstd-v2-compressed', ['--proto', '2', '--compressed-data', snap('zbig-ro', zbig)])
+  sh('sync', [])
+}
+
 function main() {
-  const { createLoopBtrfs, destroyLoopBtrfs, unavailableReason } = require('../scripts/loop-btrfs.js')
   const reason = unavailableReason()
   if (reason) {
     console.error(`bench/receive: ${reason}`)
@@ -83,53 +129,15 @@ function main() {
   const bigMiB = Number(arg('--big-mib', 1024))
   const only = arg('--only', undefined)
   const made = []
-  const shm = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'btrfs-stream-bench-'))
+  const keep = arg('--streams', undefined)
+  const shm = keep ?? fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'btrfs-stream-bench-'))
+  const NAMES = ['big-file', 'small-files', 'incremental', 'zstd-v2-compressed']
+  const streams = Object.fromEntries(NAMES.map((n) => [n, path.join(shm, `${n}.stream`)]))
   try {
-    const src = createLoopBtrfs({ size: `${Math.ceil((bigMiB * 2.5 + 2048) / 1024)}G`, mountOptions: ['compress=zstd'] })
-    made.push(src)
     const dst = createLoopBtrfs({ size: `${Math.ceil(((bigMiB * 2 + 1024) * (runs * 2 + 1)) / 1024)}G` })
     made.push(dst)
-    const streams = {}
-    const snap = (name, sub) => {
-      const p = path.join(src.mnt, name)
-      sh('btrfs', ['subvolume', 'snapshot', '-r', sub, p])
-      return p
-    }
-    const send = (name, args) => {
-      const file = path.join(shm, `${name}.stream`)
-      sh('btrfs', ['send', '-q', '-f', file, ...args])
-      streams[name] = file
-    }
-    console.error('bench/receive: building sources…')
-    const big = path.join(src.mnt, 'big')
-    sh('btrfs', ['subvolume', 'create', big])
-    writeBig(path.join(big, 'random.bin'), bigMiB, false)
-    send('big-file', [snap('big-ro', big)])
-
-    const many = path.join(src.mnt, 'many')
-    sh('btrfs', ['subvolume', 'create', many])
-    writeSmallFiles(many, small)
-    const many0 = snap('many-ro', many)
-    send('small-files', [many0])
-    // 30,000 changes: a third renamed, a third appended to, a third deleted.
-    const third = Math.floor(Math.min(30_000, small) / 3)
-    for (let i = 0; i < third; i++) {
-      const a = i * 3
-      const dir = (k) => path.join(many, `d${Math.floor(k / 1000)}`)
-      fs.renameSync(path.join(dir(a), `f${a}`), path.join(dir(a), `renamed${a}`))
-      fs.appendFileSync(path.join(dir(a + 1), `f${a + 1}`), 'changed\n')
-      fs.unlinkSync(path.join(dir(a + 2), `f${a + 2}`))
-    }
-    send('incremental', ['-p', many0, snap('many-ro2', many)])
-
-    const zbig = path.join(src.mnt, 'zbig')
-    sh('btrfs', ['subvolume', 'create', zbig])
-    writeBig(path.join(zbig, 'text.bin'), bigMiB, true)
-    sh('sync', ['-f', path.join(zbig, 'text.bin')])
-    send('zstd-v2-compressed', ['--proto', '2', '--compressed-data', snap('zbig-ro', zbig)])
-    sh('sync', [])
-
-    const cases = ['big-file', 'small-files', 'incremental', 'zstd-v2-compressed'].filter((c) => !only || c === only)
+    if (!NAMES.every((n) => fs.existsSync(streams[n]))) buildStreams(shm, streams, small, bigMiB, made)
+    const cases = NAMES.filter((c) => !only || c === only)
     const results = []
     let n = 0
     for (const name of cases) {
@@ -175,7 +183,7 @@ function main() {
         console.error(`bench/receive: cleanup of ${f.mnt} failed: ${err.message}`)
       }
     }
-    fs.rmSync(shm, { recursive: true, force: true })
+    if (!keep) fs.rmSync(shm, { recursive: true, force: true })
   }
 }
 

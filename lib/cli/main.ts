@@ -2,7 +2,6 @@
 // The `btrfs-stream` command: dispatches argv[2] to a subcommand through one small table, so
 // new subcommands (receive, demo, …) are one entry each. Errors print as btrfs-progs does,
 // `ERROR: …` on stderr, with exit code 1.
-import { runDump, DUMP_USAGE } from './dump.js'
 
 export interface Subcommand {
   /** One line for the overview. */
@@ -13,8 +12,9 @@ export interface Subcommand {
 }
 
 export const SUBCOMMANDS: Record<string, Subcommand> = {
-  dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: DUMP_USAGE, run: runDump },
-  receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-f FILE] [-e] [-E N] DEST', run: (a) => import('./receive.js').then((m) => m.runReceive(a)) },
+  // Each subcommand's modules load only when it runs: startup time is part of every run.
+  dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: 'usage: btrfs-stream dump [-f FILE] [--json]', run: (a) => (require('./dump.js') as typeof import('./dump.js')).runDump(a) },
+  receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-f FILE] [-e] [-E N] DEST', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
 }
 
 function overview(): string {

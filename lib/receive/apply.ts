@@ -133,7 +133,9 @@ export class Applier {
       case 'rmdir': {
         const { dirFd, leaf } = this.#at(cmd.path)
         sys.unlinkat(dirFd, leaf, cmd.type === 'rmdir' ? C.AT_REMOVEDIR : 0)
-        this.tree.invalidate(cmd.path)
+        // unlink without AT_REMOVEDIR never removes a directory (EISDIR), so no cached directory
+        // fd can name what it removed; scanning the cache per UNLINK was measurable.
+        if (cmd.type === 'rmdir') this.tree.invalidate(cmd.path)
         this.files.removed(cmd.path)
         this.#dropCloneSource()
         return
@@ -296,7 +298,7 @@ export class Applier {
       if (errnoOf(err) === E.EEXIST) return false
       throw err
     }
-    this.tree.invalidate(to)
+    // Nothing to invalidate: a cached directory at `to` would have made the create fail (EEXIST).
     return true
   }
 

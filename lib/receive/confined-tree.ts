@@ -4,14 +4,17 @@
 // cached by path (O_PATH, small LRU); any rename, rmdir or unlink of a path drops the cached
 // entries at and below it, so a cached fd always means the directory that path names now.
 import { closeSync } from 'node:fs'
-import { splitPath } from './path-guard.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
+
+const SLASH = 0x2f
 
 const MAX_CACHED_DIRS = 64
 
 export class ConfinedTree {
   readonly rootFd: number
   #dirs = new Map<string, number>()
+  /** The most recently used key: consecutive commands mostly share a parent. */
+  #last: string | undefined
 
   constructor(rootFd: number) {
     this.rootFd = rootFd
@@ -20,28 +23,40 @@ export class ConfinedTree {
   /** An fd of directory `dir` ('' = the root), valid until the next invalidate()/close(). */
   dir(dir: Buffer): number {
     if (dir.length === 0) return this.rootFd
-    const key = dir.toString('latin1')
+    return this.#dir(dir, dir.length)
+  }
+
+  /** The fd of directory path[0, end). */
+  #dir(path: Buffer, end: number): number {
+    const key = path.toString('latin1', 0, end)
     const hit = this.#dirs.get(key)
     if (hit !== undefined) {
-      // Refresh its LRU position.
-      this.#dirs.delete(key)
-      this.#dirs.set(key, hit)
+      // Refresh its LRU position (already the newest when it was the last one used).
+      if (key !== this.#last) {
+        this.#dirs.delete(key)
+        this.#dirs.set(key, hit)
+        this.#last = key
+      }
       return hit
     }
-    const fd = sys.openat2(this.rootFd, dir, C.O_PATH | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
+    const fd = sys.openat2(this.rootFd, path.subarray(0, end), C.O_PATH | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
     if (this.#dirs.size >= MAX_CACHED_DIRS) {
       const [oldKey, oldFd] = this.#dirs.entries().next().value as [string, number]
       this.#dirs.delete(oldKey)
       closeSync(oldFd)
     }
     this.#dirs.set(key, fd)
+    this.#last = key
     return fd
   }
 
   /** The parent directory fd and leaf name of a checked non-root path. */
   at(path: Buffer): { dirFd: number; leaf: Buffer } {
-    const { parent, leaf } = splitPath(path)
-    return { dirFd: this.dir(parent), leaf }
+    // One of these per path operation: the key is sliced straight from the path, with no
+    // intermediate parent Buffer.
+    const i = path.lastIndexOf(SLASH)
+    if (i < 0) return { dirFd: this.rootFd, leaf: path }
+    return { dirFd: this.#dir(path, i), leaf: path.subarray(i + 1) }
   }
 
   /** Forgets `path` and everything below it (after it was renamed, removed or replaced). */
@@ -53,6 +68,7 @@ export class ConfinedTree {
       if (k === key || k.startsWith(prefix)) {
         this.#dirs.delete(k)
         closeSync(fd)
+        if (k === this.#last) this.#last = undefined
       }
     }
   }
@@ -60,5 +76,6 @@ export class ConfinedTree {
   close(): void {
     for (const fd of this.#dirs.values()) closeSync(fd)
     this.#dirs.clear()
+    this.#last = undefined
   }
 }

@@ -2,16 +2,22 @@
 // unencoded length (FORMAT.md §2.5, §5.2): zlib through node:zlib, zstd through fzstd (Node 20's
 // zlib has no zstd), btrfs LZO (per-sector segments, see below) through lzo1x.ts. Output never
 // exceeds unencodedLen, so a hostile extent cannot make us allocate more than the caller allows.
-import { inflateSync, constants as zc } from 'node:zlib'
+import type * as Zlib from 'node:zlib'
 import type * as Fzstd from 'fzstd'
 import { lzo1xDecompress } from './lzo1x.js'
 
 let zstd: typeof Fzstd | undefined
-/** fzstd is loaded on first use: most receives never fall back, and the worker starts faster. */
+let zlib: typeof Zlib | undefined
+/** fzstd and node:zlib load on first use: most receives never fall back, and start faster. */
 function fzstd(): typeof Fzstd {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   zstd ??= require('fzstd') as typeof Fzstd
   return zstd
+}
+function nodeZlib(): typeof Zlib {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  zlib ??= require('node:zlib') as typeof Zlib
+  return zlib
 }
 
 /** BTRFS_ENCODED_IO_COMPRESSION_* values. */
@@ -28,7 +34,8 @@ export function compressionName(c: number): string {
 export function decompressExtent(compression: number, data: Uint8Array, unencodedLen: number): Buffer {
   const out = Buffer.alloc(unencodedLen)
   if (compression === COMPRESSION.ZLIB) {
-    const raw = inflateSync(data, { maxOutputLength: Math.max(unencodedLen, 1), finishFlush: zc.Z_SYNC_FLUSH })
+    const z = nodeZlib()
+    const raw = z.inflateSync(data, { maxOutputLength: Math.max(unencodedLen, 1), finishFlush: z.constants.Z_SYNC_FLUSH })
     raw.copy(out, 0, 0, Math.min(raw.length, unencodedLen))
   } else if (compression === COMPRESSION.ZSTD) {
     // The extent is padded with zeros to a sector: decode exactly one frame (btrfs-progs e3209f87

@@ -57,7 +57,8 @@ export interface InodeState {
 
 export class FileCache {
   readonly #tree: ConfinedTree
-  #key: string | undefined
+  /** The cached file's current stream path (a private copy), compared as bytes: no string per lookup. */
+  #key: Buffer | undefined
   #fd = -1
   state: InodeState = { xattrs: false }
 
@@ -67,11 +68,10 @@ export class FileCache {
 
   /** A writable fd of the regular file at `path` (opened and cached on a miss). */
   writable(path: Buffer): number {
-    const key = path.toString('latin1')
-    if (key === this.#key) return this.#fd
+    if (this.#key !== undefined && this.#key.equals(path)) return this.#fd
     const fd = openRegular(this.#tree, path, C.O_WRONLY)
     this.close()
-    this.#key = key
+    this.#key = Buffer.from(path)
     this.#fd = fd
     return fd
   }
@@ -79,7 +79,7 @@ export class FileCache {
   /** Takes ownership of `fd`, just created at `path` with permission bits `mode`. */
   adopt(path: Buffer, fd: number, mode: number): void {
     this.close()
-    this.#key = path.toString('latin1')
+    this.#key = Buffer.from(path)
     this.#fd = fd
     this.state.mode = mode
   }
@@ -97,24 +97,22 @@ export class FileCache {
 
   /** The cached fd when it belongs to `path`, else -1. */
   peek(path: Buffer): number {
-    return this.#key !== undefined && this.#key === path.toString('latin1') ? this.#fd : -1
+    return this.#key !== undefined && this.#key.equals(path) ? this.#fd : -1
   }
 
   /** `from` was renamed to `to`: follow it, and drop an fd whose name `to` replaced. */
   renamed(from: Buffer, to: Buffer): void {
-    if (this.#key === undefined) return
-    const f = from.toString('latin1')
-    const t = to.toString('latin1')
-    if (this.#key === f) this.#key = t
-    else if (this.#key.startsWith(`${f}/`)) this.#key = t + this.#key.slice(f.length)
-    else if (this.#key === t || this.#key.startsWith(`${t}/`)) this.close()
+    const key = this.#key
+    if (key === undefined) return
+    if (key.equals(from)) this.#key = Buffer.from(to)
+    else if (isBelow(key, from)) this.#key = Buffer.concat([to, key.subarray(from.length)])
+    else if (key.equals(to) || isBelow(key, to)) this.close()
   }
 
   /** `path` (and anything below it) no longer names what it did. */
   removed(path: Buffer): void {
-    if (this.#key === undefined) return
-    const p = path.toString('latin1')
-    if (this.#key === p || this.#key.startsWith(`${p}/`)) this.close()
+    const key = this.#key
+    if (key !== undefined && (key.equals(path) || isBelow(key, path))) this.close()
   }
 
   close(): void {
@@ -123,4 +121,9 @@ export class FileCache {
     this.#key = undefined
     this.state = { xattrs: false }
   }
+}
+
+/** Whether `path` lies strictly below directory path `dir` (`dir/…`). */
+function isBelow(path: Buffer, dir: Buffer): boolean {
+  return path.length > dir.length && path[dir.length] === 0x2f && path.compare(dir, 0, dir.length, 0, dir.length) === 0
 }

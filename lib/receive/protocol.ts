@@ -11,7 +11,7 @@ export interface WorkerOptions {
   stopAtEnd: boolean
   forceDecompress: boolean
   maxCommandLength?: number
-  /** False when the caller's thread already checked every command's CRC before handing it over. */
+  /** False when the caller's thread already checked every command's CRC (frame-check.ts) before handing it over. */
   verifyCrc: boolean
   progressIntervalMs: number
 }

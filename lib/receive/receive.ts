@@ -5,10 +5,10 @@
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
 import { AbortError, InvalidArgumentError } from '../errors.js'
-import { StreamDecoder } from '../stream/decoder.js'
 import type { ByteSource } from '../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
-import type { ReceivedSubvolume } from './incoming.js'
+import { FrameChecker } from './frame-check.js'
+import { engineOptions, validate, type ReceiveOptions, type ReceiveResult } from './options.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
 import type { ReceiveError } from './receive-error.js'
 import { spawnReceiveWorker } from './spawn-worker.js'
@@ -16,77 +16,6 @@ import { spawnReceiveWorker } from './spawn-worker.js'
 const MAX_IN_FLIGHT = 8 * 1024 * 1024
 /** Chunks of 1/16 of this up to this size travel in reused buffers (the worker hands each back with its ack). */
 const POOLED_SIZE = 1024 * 1024
-
-export interface ReceiveProgress {
-  /** Input bytes applied so far. */
-  bytes: number
-  commands: number
-  /** Name of the subvolume being received, if any. */
-  subvolume: string | undefined
-  /** Subvolumes completed so far. */
-  subvolumesDone: number
-  /** Stream path (inside the subvolume, escaped for display) of the last command applied. */
-  path: string | undefined
-}
-
-export interface ReceiveWarning {
-  code: string
-  message: string
-  /** For a command that failed under maxErrors > 1. */
-  error?: ReceiveError
-}
-
-export interface ReceiveOptions {
-  signal?: AbortSignal
-  /** Stop after this many failed commands, like btrfs receive -E (default 1; 0 = never). A subvolume with a failure is never marked received. */
-  maxErrors?: number
-  onProgress?: (progress: ReceiveProgress) => void
-  /** Milliseconds between onProgress calls (default 200); also called at each subvolume start and end. */
-  progressInterval?: number
-  onWarning?: (warning: ReceiveWarning) => void
-  /** On failure, keep the incomplete subvolume (writable, not received, under its temporary name) instead of deleting it. */
-  keepPartial?: boolean
-  /** Stop at the first END and leave the rest of the input unread, like btrfs receive -e. */
-  stopAtEnd?: boolean
-  /** Always decompress ENCODED_WRITE data instead of trying BTRFS_IOC_ENCODED_WRITE. */
-  forceDecompress?: boolean
-  /** Largest accepted command payload (see StreamDecoder). */
-  maxCommandLength?: number
-}
-
-export interface ReceiveResult {
-  subvolumes: ReceivedSubvolume[]
-  commands: number
-  bytes: number
-}
-
-function validate(dest: unknown, options: ReceiveOptions): void {
-  if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
-  const { maxErrors, progressInterval, maxCommandLength } = options
-  if (maxErrors !== undefined && !(Number.isSafeInteger(maxErrors) && maxErrors >= 0)) {
-    throw new InvalidArgumentError(`options.maxErrors must be a non-negative integer, got ${String(maxErrors)}`)
-  }
-  if (progressInterval !== undefined && !(Number.isFinite(progressInterval) && progressInterval >= 0)) {
-    throw new InvalidArgumentError(`options.progressInterval must be a non-negative number, got ${String(progressInterval)}`)
-  }
-  if (maxCommandLength !== undefined && !(Number.isSafeInteger(maxCommandLength) && maxCommandLength > 0)) {
-    throw new InvalidArgumentError(`options.maxCommandLength must be a positive integer, got ${String(maxCommandLength)}`)
-  }
-  for (const key of ['keepPartial', 'stopAtEnd', 'forceDecompress'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
-      throw new InvalidArgumentError(`options.${key} must be a boolean, got ${typeof options[key]}`)
-    }
-  }
-  for (const key of ['onProgress', 'onWarning'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') {
-      throw new InvalidArgumentError(`options.${key} must be a function, got ${typeof options[key]}`)
-    }
-  }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError('options.signal must be an AbortSignal')
-  }
-}
 
 /**
  * Receives the send stream(s) in `source` into directory `dest` (on btrfs), as btrfs receive
@@ -101,17 +30,9 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   const init: WorkerInit = {
     dest: path.resolve(dest),
     abortFlag,
-    options: {
-      maxErrors: options.maxErrors ?? 1,
-      keepPartial: options.keepPartial ?? false,
-      stopAtEnd: options.stopAtEnd ?? false,
-      forceDecompress: options.forceDecompress ?? false,
-      maxCommandLength: options.maxCommandLength,
-      progressIntervalMs: options.progressInterval ?? 200,
-      // The CRC32C pass is the costliest part of decoding; done here it overlaps the worker's
-      // syscalls. Not with stopAtEnd: what follows the first END need not be a stream at all.
-      verifyCrc: options.stopAtEnd ?? false,
-    },
+    // The CRC32C pass is the costliest part of decoding; done here it overlaps the worker's
+    // syscalls. Not with stopAtEnd: what follows the first END need not be a stream at all.
+    options: engineOptions(options, options.stopAtEnd ?? false),
   }
   const worker = spawnReceiveWorker(init)
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
@@ -190,13 +111,9 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   signal?.addEventListener('abort', onAbort, { once: true })
 
   // Checks framing and CRC of every byte before the worker sees it, so the worker never applies
-  // a command that fails its CRC; its errors (bad CRC, truncation, oversized) end the receive.
-  const verifier = init.options.verifyCrc
-    ? undefined
-    : new StreamDecoder({
-      maxCommandLength: options.maxCommandLength,
-      onWarning: (w) => options.onWarning?.({ code: w.code, message: w.message }),
-    })
+  // a command that fails its CRC; its errors (bad CRC, oversized) end the receive. It decodes
+  // nothing: the worker does, once (and reports truncation, unknown commands and attributes).
+  const checker = init.options.verifyCrc ? undefined : new FrameChecker(options.maxCommandLength)
 
   const feed = async () => {
     const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]
@@ -217,18 +134,13 @@ export async function receive(source: ByteSource, dest: string, options: Receive
         const next = await Promise.race([iterator.next(), finished])
         if (next === undefined || stopReading) break
         if (next.done) {
-          verifier?.end()
           send({ t: 'end' })
           break
         }
         const chunk = next.value
         if (typeof chunk === 'string') throw new InvalidArgumentError('receive() needs a byte source, got a string chunk (was an encoding set?)')
         if (chunk.length === 0) continue
-        if (verifier) {
-          // Pull mode: one command alive at a time, so checking allocates nothing that lives.
-          verifier.write(chunk)
-          while (verifier.next() !== undefined);
-        }
+        checker?.check(chunk)
         // A copy the worker may own: the caller's chunk may be shared with other consumers.
         const copy = chunk.length <= POOLED_SIZE && chunk.length >= POOLED_SIZE / 16
           ? new Uint8Array(pool.pop() ?? new ArrayBuffer(POOLED_SIZE), 0, chunk.length)

@@ -1,0 +1,91 @@
+// What receive() and the CLI's in-thread receiver (receive-fd.ts) accept and report: the option,
+// progress, warning and result types, the option checks, and the worker options derived from
+// them. Kept apart from receive.ts so the in-thread path loads none of the worker plumbing.
+import { InvalidArgumentError } from '../errors.js'
+import type { ReceivedSubvolume } from './incoming.js'
+import type { WorkerOptions } from './protocol.js'
+import type { ReceiveError } from './receive-error.js'
+
+export interface ReceiveProgress {
+  /** Input bytes applied so far. */
+  bytes: number
+  commands: number
+  /** Name of the subvolume being received, if any. */
+  subvolume: string | undefined
+  /** Subvolumes completed so far. */
+  subvolumesDone: number
+  /** Stream path (inside the subvolume, escaped for display) of the last command applied. */
+  path: string | undefined
+}
+
+export interface ReceiveWarning {
+  code: string
+  message: string
+  /** For a command that failed under maxErrors > 1. */
+  error?: ReceiveError
+}
+
+export interface ReceiveOptions {
+  signal?: AbortSignal
+  /** Stop after this many failed commands, like btrfs receive -E (default 1; 0 = never). A subvolume with a failure is never marked received. */
+  maxErrors?: number
+  onProgress?: (progress: ReceiveProgress) => void
+  /** Milliseconds between onProgress calls (default 200); also called at each subvolume start and end. */
+  progressInterval?: number
+  onWarning?: (warning: ReceiveWarning) => void
+  /** On failure, keep the incomplete subvolume (writable, not received, under its temporary name) instead of deleting it. */
+  keepPartial?: boolean
+  /** Stop at the first END and leave the rest of the input unread, like btrfs receive -e. */
+  stopAtEnd?: boolean
+  /** Always decompress ENCODED_WRITE data instead of trying BTRFS_IOC_ENCODED_WRITE. */
+  forceDecompress?: boolean
+  /** Largest accepted command payload (see StreamDecoder). */
+  maxCommandLength?: number
+}
+
+export interface ReceiveResult {
+  subvolumes: ReceivedSubvolume[]
+  commands: number
+  bytes: number
+}
+
+export function validate(dest: unknown, options: ReceiveOptions): void {
+  if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
+  const { maxErrors, progressInterval, maxCommandLength } = options
+  if (maxErrors !== undefined && !(Number.isSafeInteger(maxErrors) && maxErrors >= 0)) {
+    throw new InvalidArgumentError(`options.maxErrors must be a non-negative integer, got ${String(maxErrors)}`)
+  }
+  if (progressInterval !== undefined && !(Number.isFinite(progressInterval) && progressInterval >= 0)) {
+    throw new InvalidArgumentError(`options.progressInterval must be a non-negative number, got ${String(progressInterval)}`)
+  }
+  if (maxCommandLength !== undefined && !(Number.isSafeInteger(maxCommandLength) && maxCommandLength > 0)) {
+    throw new InvalidArgumentError(`options.maxCommandLength must be a positive integer, got ${String(maxCommandLength)}`)
+  }
+  for (const key of ['keepPartial', 'stopAtEnd', 'forceDecompress'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') {
+      throw new InvalidArgumentError(`options.${key} must be a boolean, got ${typeof options[key]}`)
+    }
+  }
+  for (const key of ['onProgress', 'onWarning'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new InvalidArgumentError(`options.${key} must be a function, got ${typeof options[key]}`)
+    }
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('options.signal must be an AbortSignal')
+  }
+}
+
+/** The engine's options (see protocol.ts) for `options`; `verifyCrc` says who checks CRCs. */
+export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): WorkerOptions {
+  return {
+    maxErrors: options.maxErrors ?? 1,
+    keepPartial: options.keepPartial ?? false,
+    stopAtEnd: options.stopAtEnd ?? false,
+    forceDecompress: options.forceDecompress ?? false,
+    maxCommandLength: options.maxCommandLength,
+    progressIntervalMs: options.progressInterval ?? 200,
+    verifyCrc,
+  }
+}
