@@ -11,6 +11,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { createLoopBtrfs, destroyLoopBtrfs, unavailableReason } = require('../scripts/loop-btrfs.js')
+const { nodeEnv, nodeEnvNote } = require('./node-env.js')
 
 const root = path.join(__dirname, '..')
 const RUNS = Number(process.env.BENCH_RUNS || 3)
@@ -66,7 +67,7 @@ function timeProgs(file) {
 /** Our child's whole wall time, with one parse pass or two (see CHILD). */
 function timeOurs(file, passes) {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, ['-e', CHILD, file, String(passes)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const r = spawnSync(process.execPath, ['-e', CHILD, file, String(passes)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: nodeEnv() })
   const s = seconds(t0)
   if (r.status !== 0) throw new Error(`parse failed: ${r.stderr}`)
   return { s, ...JSON.parse(r.stdout) }
@@ -77,7 +78,7 @@ function startup(code) {
   let best = Infinity
   for (let i = 0; i < 5; i++) {
     const t0 = process.hrtime.bigint()
-    spawnSync(process.execPath, ['-e', code])
+    spawnSync(process.execPath, ['-e', code], { env: nodeEnv() })
     best = Math.min(best, seconds(t0))
   }
   return best
@@ -211,7 +212,8 @@ function measure(streams) {
         '"parse": the first parse() of the process (cold JIT), the cost to a program that parses one stream.',
         `"warm": the best of parse() passes 2 to ${WARM_PASSES} in one process, the steady state of a long-lived program.`,
         "RSS is the child's process.resourceUsage().maxRSS: one parse, and (warm) all passes of the warm child.",
-      ].join('\n'),
+        nodeEnvNote(),
+      ].filter(Boolean).join('\n'),
     )
   }
 }

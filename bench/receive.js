@@ -20,6 +20,7 @@ const path = require('node:path')
 const { createLoopBtrfs, destroyLoopBtrfs, unavailableReason } = require('../scripts/loop-btrfs.js')
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js')
+const { nodeEnv, nodeEnvNote } = require('./node-env.js')
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(name)
@@ -37,7 +38,7 @@ function sh(cmd, args) {
 
 /** Runs argv under /usr/bin/time; returns { s, rssMiB }. */
 function timed(argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], env: nodeEnv() })
   const lines = r.stderr.trim().split('\n')
   const m = /^([\d.]+) (\d+)$/.exec(lines[lines.length - 1])
   if (r.status !== 0 || !m) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}`)
@@ -175,6 +176,7 @@ function main() {
       console.log(`${r.case.padEnd(20)} ${r.streamMiB.padStart(10)} ${r.progsS.padStart(9)} ${r.oursS.padStart(8)} ${r.wallRatio.padStart(7)} ${r.progsRssMiB.padStart(11)} ${r.oursRssMiB.padStart(10)}`)
     }
     console.log('targets: ratio <= 0.90 (ours / btrfs receive wall time), ours RSS <= 128 MiB')
+    if (nodeEnvNote()) console.log(nodeEnvNote())
   } finally {
     for (const f of made.reverse()) {
       try {
