@@ -3,7 +3,6 @@
 // streams, or as JSON Lines. Output is batched and honours stdout backpressure; a closed pipe
 // (`| head`) ends quietly.
 import fs from 'node:fs'
-import { once } from 'node:events'
 import { dump } from '../dump/dump.js'
 
 export const DUMP_USAGE = [
@@ -65,6 +64,23 @@ async function openInput(file: string | undefined): Promise<string | NodeJS.Read
   return file
 }
 
+/**
+ * Resolves on 'drain' or 'close', whichever comes first, and removes both listeners then: racing
+ * two events.once() would leave the loser's listeners behind on every wait (a
+ * MaxListenersExceededWarning after ten waits on a slow pipe).
+ */
+function drainedOrClosed(out: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done)
+      out.off('close', done)
+      resolve()
+    }
+    out.on('drain', done)
+    out.on('close', done)
+  })
+}
+
 export async function runDump(args: string[]): Promise<number> {
   if (args.includes('-h') || args.includes('--help')) {
     process.stdout.write(DUMP_USAGE)
@@ -93,7 +109,7 @@ export async function runDump(args: string[]): Promise<number> {
     if (batch === '' || closed) return
     const ok = out.write(batch)
     batch = ''
-    if (!ok && !closed) await Promise.race([once(out, 'drain'), once(out, 'close')])
+    if (!ok && !closed) await drainedOrClosed(out)
   }
   try {
     for await (const line of dump(input, { format: parsed.json ? 'json' : 'text', verifyCrc: parsed.verifyCrc })) {

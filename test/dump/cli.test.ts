@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { dump } from '../../lib/dump/dump.js'
+import type { CommandData } from '../../lib/stream/commands.js'
+import { StreamEncoder } from '../../lib/stream/encoder.js'
 import { FIXTURE_DIR, fixture } from '../stream/helpers.js'
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js')
@@ -91,6 +93,25 @@ describe('btrfs-stream dump', () => {
     expect(run(['frobnicate'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^ERROR: unknown command 'frobnicate'/) })
     expect(run([])).toMatchObject({ status: 1, stderr: expect.stringMatching(/usage: btrfs-stream <command>/) })
     expect(run(['--help'])).toMatchObject({ status: 0, stdout: expect.stringMatching(/dump +print a send stream/) })
+  })
+
+  test('a slow reader: the dump waits for it as often as needed, without piling up listeners', () => {
+    // 20,000 commands make about 1.5 MB of text: stdout fills its pipe dozens of times.
+    const enc = new StreamEncoder({ version: 1 })
+    const cmds: CommandData[] = [{ type: 'subvol', path: Buffer.from('slow'), uuid: Buffer.alloc(16, 1), ctransid: 7n }]
+    for (let i = 0; i < 20000; i++) cmds.push({ type: 'mkfile', path: Buffer.from(`o${i}-7-0`), ino: BigInt(257 + i) })
+    cmds.push({ type: 'end' })
+    const file = path.join(os.tmpdir(), `btrfs-stream-slow-${process.pid}.bin`)
+    fs.writeFileSync(file, enc.stream(cmds))
+    try {
+      const r = spawnSync('/bin/sh', ['-c', `"${CLI}" dump -f "${file}" | (sleep 0.3; wc -l)`], { encoding: 'latin1' })
+      expect(r.stderr).toBe('')
+      expect(r.status).toBe(0)
+      // Every command but END has a line.
+      expect(r.stdout.trim()).toBe(String(cmds.length - 1))
+    } finally {
+      fs.rmSync(file, { force: true })
+    }
   })
 
   test('a reader that goes away (| head) ends the dump quietly', () => {
