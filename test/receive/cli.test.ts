@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { RECEIVE_TEMP_PREFIX } from '../../lib/index.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
-import { digest, streamOf, subvolumeShow } from './support/harness.js'
+import { digest, snapshotPair, streamOf, subvolumeShow } from './support/harness.js'
 
 const CHILD = path.join(__dirname, 'support', 'ts-child.js')
 const CLI = path.join(__dirname, 'support', 'cli-entry.ts')
@@ -23,16 +23,13 @@ describeBtrfs('receive: CLI and crash recovery', { size: '1G' }, (fs) => {
   let full: Buffer
   let inc: Buffer
   beforeAll(async () => {
-    const src = path.join(fs().mnt, 'src')
-    sh('btrfs', ['subvolume', 'create', src])
-    for (let i = 0; i < 200; i++) writeFileSync(path.join(src, `f${i}`), randomBytes(1000 + i))
-    snap0 = path.join(fs().mnt, 'snap0')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap0])
-    writeFileSync(path.join(src, 'new'), 'new')
-    snap1 = path.join(fs().mnt, 'snap1')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap1])
-    full = await streamOf(snap0)
-    inc = await streamOf(snap1, { parent: snap0 })
+    ;({ snap0, snap1, full, inc } = await snapshotPair(
+      fs().mnt,
+      (src) => {
+        for (let i = 0; i < 200; i++) writeFileSync(path.join(src, `f${i}`), randomBytes(1000 + i))
+      },
+      (src) => writeFileSync(path.join(src, 'new'), 'new'),
+    ))
   })
 
   test('receive -f FILE DEST, then an incremental from stdin', () => {

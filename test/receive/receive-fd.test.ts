@@ -11,7 +11,7 @@ import type { CommandData } from '../../lib/index.js'
 import { native } from '../../lib/native.js'
 import { receiveFd } from '../../lib/receive/receive-fd.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
-import { btrfsReceive, chunked, digest, extraFilesystems, streamOf, subvolumeShow } from './support/harness.js'
+import { btrfsReceive, chunked, digest, extraFilesystems, snapshotPair, subvolumeShow } from './support/harness.js'
 
 const b = (s: string) => Buffer.from(s)
 
@@ -23,22 +23,21 @@ describeBtrfs('receive: receiveFd (in-thread, as the CLI runs it)', { size: '1G'
   let inc: Buffer
 
   beforeAll(async () => {
-    const src = path.join(fs().mnt, 'src')
-    sh('btrfs', ['subvolume', 'create', src])
-    mkdirSync(path.join(src, 'dir/sub'), { recursive: true })
-    // Over 1 MiB in all, so the reader hands over several chunks and commands straddle them.
-    for (let i = 0; i < 300; i++) writeFileSync(path.join(src, i % 2 ? 'dir' : 'dir/sub', `f${i}`), randomBytes(100 + i * 40))
-    writeFileSync(path.join(src, 'big'), randomBytes(3 << 20))
-    snap0 = path.join(fs().mnt, 'snap0')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap0])
-    // The incremental renames a directory and then uses paths under both its old and new name.
-    sh('mv', [path.join(src, 'dir/sub'), path.join(src, 'moved')])
-    for (let i = 0; i < 300; i += 7) writeFileSync(path.join(src, i % 2 ? 'dir' : 'moved', `f${i}`), randomBytes(50))
-    writeFileSync(path.join(src, 'dir', 'new'), 'new')
-    snap1 = path.join(fs().mnt, 'snap1')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap1])
-    full = await streamOf(snap0)
-    inc = await streamOf(snap1, { parent: snap0 })
+    ;({ snap0, snap1, full, inc } = await snapshotPair(
+      fs().mnt,
+      (src) => {
+        mkdirSync(path.join(src, 'dir/sub'), { recursive: true })
+        // Over 1 MiB in all, so the reader hands over several chunks and commands straddle them.
+        for (let i = 0; i < 300; i++) writeFileSync(path.join(src, i % 2 ? 'dir' : 'dir/sub', `f${i}`), randomBytes(100 + i * 40))
+        writeFileSync(path.join(src, 'big'), randomBytes(3 << 20))
+      },
+      (src) => {
+        // The incremental renames a directory and then uses paths under both its old and new name.
+        sh('mv', [path.join(src, 'dir/sub'), path.join(src, 'moved')])
+        for (let i = 0; i < 300; i += 7) writeFileSync(path.join(src, i % 2 ? 'dir' : 'moved', `f${i}`), randomBytes(50))
+        writeFileSync(path.join(src, 'dir', 'new'), 'new')
+      },
+    ))
   })
 
   function fileOf(bytes: Buffer): string {

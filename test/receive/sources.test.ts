@@ -7,7 +7,7 @@ import { copyFileSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse, receive } from '../../lib/index.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
-import { btrfsReceive, chunked, digest, extraFilesystems, streamOf, subvolumeShow } from './support/harness.js'
+import { btrfsReceive, chunked, digest, extraFilesystems, snapshotPair, streamOf, subvolumeShow } from './support/harness.js'
 import { bytes } from './support/scenarios.js'
 
 /** Bytes of `file` not shared with any other file or snapshot (`btrfs filesystem du`'s Exclusive). */
@@ -52,16 +52,14 @@ describeBtrfs('receive: clone sources and subvol= mounts', { size: '1G' }, (fs) 
     b0Stream = await streamOf(b0Snap)
     bStream = await streamOf(bSnap, { parent: b0Snap, cloneSources: [aSnap] })
 
-    const src = path.join(mnt, 'src')
-    sh('btrfs', ['subvolume', 'create', src])
-    for (let i = 0; i < 20; i++) writeFileSync(path.join(src, `f${i}`), bytes(`f${i}`, 5000 + i))
-    s0 = path.join(mnt, 's0')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, s0])
-    writeFileSync(path.join(src, 'f3'), 'changed')
-    s1 = path.join(mnt, 's1')
-    sh('btrfs', ['subvolume', 'snapshot', '-r', src, s1])
-    full = await streamOf(s0)
-    inc = await streamOf(s1, { parent: s0 })
+    ;({ snap0: s0, snap1: s1, full, inc } = await snapshotPair(
+      mnt,
+      (src) => {
+        for (let i = 0; i < 20; i++) writeFileSync(path.join(src, `f${i}`), bytes(`f${i}`, 5000 + i))
+      },
+      (src) => writeFileSync(path.join(src, 'f3'), 'changed'),
+      ['s0', 's1'],
+    ))
   })
 
   test('a stream sent with a clone source clones from the received source: same tree, shared extents, as btrfs receive', async () => {

@@ -106,3 +106,34 @@ export async function expectChainReceived(chain: string[], sendOptions: SendOpti
     expect(result.subvolumes[0].kind).toBe(k === 0 ? 'subvol' : 'snapshot')
   }
 }
+
+/** Two read-only snapshots of one subvolume and the streams between them (see snapshotPair). */
+export interface SnapshotPair {
+  snap0: string
+  snap1: string
+  /** Full stream of snap0. */
+  full: Buffer
+  /** snap1 incremental on snap0. */
+  inc: Buffer
+}
+
+/**
+ * Creates subvolume `<mnt>/<name>`, fills it with `build`, snapshots it as `<mnt>/<names[0]>`,
+ * applies `change`, snapshots it as `<mnt>/<names[1]>`, and sends both (full, then incremental).
+ */
+export async function snapshotPair(
+  mnt: string,
+  build: (src: string) => void,
+  change: (src: string) => void,
+  names: [string, string] = ['snap0', 'snap1'],
+): Promise<SnapshotPair> {
+  const src = path.join(mnt, 'src')
+  sh('btrfs', ['subvolume', 'create', src])
+  build(src)
+  const snap0 = path.join(mnt, names[0])
+  sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap0])
+  change(src)
+  const snap1 = path.join(mnt, names[1])
+  sh('btrfs', ['subvolume', 'snapshot', '-r', src, snap1])
+  return { snap0, snap1, full: await streamOf(snap0), inc: await streamOf(snap1, { parent: snap0 }) }
+}
