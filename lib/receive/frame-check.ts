@@ -7,14 +7,11 @@
 // at the same offsets; truncation and unknown commands are left to the worker's decoder.
 import { StreamFormatError, type ErrorCode } from '../errors.js'
 import { COMMANDS_BY_NUMBER } from '../stream/commands.js'
-import { CMD, COMMAND_HEADER_SIZE, DEFAULT_MAX_COMMAND_LENGTH, STREAM_HEADER_SIZE, STREAM_MAGIC } from '../stream/constants.js'
+import { CMD, COMMAND_HEADER_SIZE, DEFAULT_MAX_COMMAND_LENGTH, STREAM_HEADER_SIZE } from '../stream/constants.js'
 import { crc32cCommandFrame, crc32cFramesChecker, crc32cUpdate } from '../stream/crc32c.js'
+import { crcMismatch, streamHeaderVersion, u32 } from '../stream/framing.js'
 
 const ZERO_CRC_FIELD = new Uint8Array(4)
-
-function u32(b: Uint8Array, p: number): number {
-  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
-}
 
 /** crc32cFrames' contract in TypeScript, for when the addon is not there (exported for its test). */
 export function framesJs(b: Uint8Array, start: number, end: number, maxLen: number): number {
@@ -133,20 +130,13 @@ export class FrameChecker {
   }
 
   #streamHeader(b: Uint8Array, q: number): void {
-    for (let i = 0; i < STREAM_MAGIC.length; i++) {
-      if (b[q + i] !== STREAM_MAGIC[i]) {
-        const detail = this.#pos > 0 ? 'data after END is not a btrfs-stream header' : 'input does not start with the btrfs-stream magic'
-        throw this.#error('BTRFS_STREAM_BAD_MAGIC', detail)
-      }
-    }
-    const version = u32(b, q + 13)
-    if (version < 1 || version > 3) throw this.#error('BTRFS_STREAM_UNSUPPORTED_VERSION', `stream version ${version} not supported`)
+    streamHeaderVersion(b, q, this.#pos > 0, (code, detail) => this.#error(code, detail))
     this.#pos += STREAM_HEADER_SIZE
     this.#inHeader = false
   }
 
   #badCrc(stored: number, crc: number, cmd: number): StreamFormatError {
-    return this.#error('BTRFS_STREAM_BAD_CRC', `crc32 mismatch in command: stored 0x${stored.toString(16)}, computed 0x${crc.toString(16)}`, cmd)
+    return this.#error('BTRFS_STREAM_BAD_CRC', crcMismatch(stored, crc), cmd)
   }
 
   #error(code: ErrorCode, detail: string, cmd?: number): StreamFormatError {

@@ -18,13 +18,13 @@ import {
   COMMAND_HEADER_SIZE,
   DEFAULT_MAX_COMMAND_LENGTH,
   STREAM_HEADER_SIZE,
-  STREAM_MAGIC,
   TIMESPEC_SIZE,
   UUID_SIZE,
   type StreamVersion,
 } from './constants.js'
 import { builderFor } from './builders.js'
 import { crc32cCommandFrame, crc32cFramesChecker } from './crc32c.js'
+import { crcMismatch, streamHeaderVersion, u32 } from './framing.js'
 
 export interface DecoderOptions {
   /** Check every command's CRC32C (default true). */
@@ -112,10 +112,6 @@ function attrName(t: number): string {
 
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-}
-
-function u32(b: Uint8Array, p: number): number {
-  return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
 }
 
 export class StreamDecoder {
@@ -349,19 +345,7 @@ export class StreamDecoder {
   }
 
   #header(b: Buffer, p: number): void {
-    for (let i = 0; i < STREAM_MAGIC.length; i++) {
-      if (b[p + i] !== STREAM_MAGIC[i]) {
-        const detail = this.#state === State.AfterEnd
-          ? 'data after END is not a btrfs-stream header'
-          : 'input does not start with the btrfs-stream magic'
-        throw this.#error('BTRFS_STREAM_BAD_MAGIC', detail)
-      }
-    }
-    const version = u32(b, p + 13)
-    if (version < 1 || version > 3) {
-      throw this.#error('BTRFS_STREAM_UNSUPPORTED_VERSION', `stream version ${version} not supported`)
-    }
-    this.#version = version as StreamVersion
+    this.#version = streamHeaderVersion(b, p, this.#state === State.AfterEnd, (code, detail) => this.#error(code, detail))
     this.#stream++
     this.#state = State.Command
     this.#pos += STREAM_HEADER_SIZE
@@ -397,11 +381,7 @@ export class StreamDecoder {
       const stored = u32(b, p + 6)
       const crc = crc32cCommandFrame(b, p, end)
       if (crc !== stored) {
-        throw this.#error(
-          'BTRFS_STREAM_BAD_CRC',
-          `crc32 mismatch in command: stored 0x${stored.toString(16)}, computed 0x${crc.toString(16)}`,
-          cmdNum,
-        )
+        throw this.#error('BTRFS_STREAM_BAD_CRC', crcMismatch(stored, crc), cmdNum)
       }
     }
     const version = this.#version
