@@ -9,6 +9,7 @@
         "native/data_ioctl.cc",
         "native/errno_error.cc",
         "native/fsops.cc",
+        "native/op_queue.cc",
         "native/pool_call.cc",
         "native/send_job.cc",
         "native/subvol_ioctl.cc"

@@ -5,6 +5,7 @@
 #include "crc32c.h"
 #include "data_ioctl.h"
 #include "fsops.h"
+#include "op_queue.h"
 #include "send_job.h"
 #include "subvol_ioctl.h"
 
@@ -15,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitCrc32c(env, exports);
   InitFsops(env, exports);
   InitDataIoctls(env, exports);
+  InitOpQueue(env, exports);
   return exports;
 }
 

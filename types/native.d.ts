@@ -50,6 +50,27 @@ declare namespace BtrfsNative {
     rtime: Timespec
   }
 
+  /**
+   * Runs submitted syscall records in order on one native thread (native/op_queue.cc; the
+   * record format belongs to lib/receive/queued-ops.ts). Fds opened by records live in slots.
+   */
+  interface OpQueue {
+    /** Copies records[0, length); `data` are pwrite payloads, kept alive by the caller until wait(). */
+    submit(records: Uint8Array, length: number, data: Uint8Array[]): void
+    /** Blocks until all submitted records ran; undefined, or [tag, -errno] of the first failure. */
+    wait(): [number, number] | undefined
+    /** Blocks until every record tagged below `tag` ran (or all did, or one failed); as wait(). */
+    waitBelow(tag: number): [number, number] | undefined
+    /** Every record tagged below this has run (tags never decrease along the queue). */
+    doneBelow(): number
+    /** The fd in `slot` (-1 when empty); only after wait(). */
+    fd(slot: number): number
+    /** After wait(): closes every slot's fd and forgets a failure. */
+    reset(): void
+    /** Stops the thread after what was submitted and closes every slot. */
+    close(): void
+  }
+
   interface Addon {
     pipe2(): [number, number]
     fcntlSetPipeSize(fd: number, size: number): number
@@ -116,6 +137,7 @@ declare namespace BtrfsNative {
     ioctlEncodedWrite(fd: number, data: Uint8Array, offset: number, len: number, unencodedLen: number, unencodedOffset: number, compression: number, encryption: number): number
     ioctlGetInodeFlags(fd: number): number
     ioctlSetInodeFlags(fd: number, flags: number): void
+    OpQueue: new () => OpQueue
     ioctlEnableVerity(fd: number, algorithm: number, blockSize: number, salt: Uint8Array, signature: Uint8Array): void
   }
 }

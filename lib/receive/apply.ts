@@ -4,7 +4,7 @@
 // with *at syscalls that never follow the leaf; data goes through the cached write fd. Commands
 // are applied strictly in stream order (chown before security.capability, UTIMES last).
 // Synchronous except a clone whose source subvolume is looked up for the first time.
-import { closeSync, fchmodSync, fchownSync, fstatSync, ftruncateSync, chmodSync, writevSync } from 'node:fs'
+import { chmodSync, closeSync, fstatSync } from 'node:fs'
 import { constants as osc } from 'node:os'
 import { BtrfsError } from '../errors.js'
 import type {
@@ -19,6 +19,7 @@ import { ConfinedTree } from './confined-tree.js'
 import { compressionName, decompressExtent } from './decompress.js'
 import { FileCache, openRegular, openRegularAt } from './file-cache.js'
 import { checkPath, displayPath, pathProblem } from './path-guard.js'
+import { QueuedOps } from './queued-ops.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
 import { btrfsFlagsToFsFlags, DEFERRED_FS_FLAGS, MANAGED_FS_FLAGS } from './inode-flags.js'
 
@@ -61,21 +62,23 @@ function procPath(fd: number, leaf?: Buffer): Buffer {
 }
 
 export class Applier {
+  /** Every syscall of the file commands goes through here, queued or direct (queued-ops.ts). */
+  readonly ops = new QueuedOps()
   readonly tree: ConfinedTree
   readonly files: FileCache
   readonly #ctx: ApplyContext
   #xattratWorks = true
   #fchmodat2Works = true
   #encodedWorks = true
-  #pending: { fd: number; offset: number; parts: Uint8Array[]; length: number; cmd?: Command } | undefined
+  #pending: { fd: number; offset: number; parts: Uint8Array[]; length: number; cmd?: Command; tag: number } | undefined
   /** Clone source kept open for consecutive clones from the same file. */
   #cloneSrc: { key: string; fd: number } | undefined
   /** IMMUTABLE/APPEND flags, applied when the subvolume is finished (they would block later commands). */
   readonly #deferredFlags = new Map<string, { path: Buffer; flags: number }>()
 
   constructor(rootFd: number, ctx: ApplyContext) {
-    this.tree = new ConfinedTree(rootFd)
-    this.files = new FileCache(this.tree)
+    this.tree = new ConfinedTree(rootFd, this.ops)
+    this.files = new FileCache(this.tree, this.ops)
     this.#ctx = ctx
   }
 
@@ -114,25 +117,21 @@ export class Applier {
         checkPath(cmd.pathTo, false, 'rename target')
         const from = this.#at(cmd.path)
         const to = this.tree.at(cmd.pathTo)
-        sys.renameat2(from.dirFd, from.leaf, to.dirFd, to.leaf, 0)
-        this.tree.invalidate(cmd.path)
-        this.tree.invalidate(cmd.pathTo)
-        this.files.renamed(cmd.path, cmd.pathTo)
-        this.#renameDeferred(cmd.path, cmd.pathTo)
-        this.#dropCloneSource()
+        this.ops.renameat2(from.dirFd, from.leaf, to.dirFd, to.leaf, 0)
+        this.#renamed(cmd.path, cmd.pathTo)
         return
       }
       case 'link': {
         checkPath(cmd.pathLink, false, 'link target')
         const existing = this.#at(cmd.pathLink)
         const created = this.#at(cmd.path)
-        sys.linkat(existing.dirFd, existing.leaf, created.dirFd, created.leaf, 0)
+        this.ops.linkat(existing.dirFd, existing.leaf, created.dirFd, created.leaf, 0)
         return
       }
       case 'unlink':
       case 'rmdir': {
         const { dirFd, leaf } = this.#at(cmd.path)
-        sys.unlinkat(dirFd, leaf, cmd.type === 'rmdir' ? C.AT_REMOVEDIR : 0)
+        this.ops.unlinkat(dirFd, leaf, cmd.type === 'rmdir' ? C.AT_REMOVEDIR : 0)
         // unlink without AT_REMOVEDIR never removes a directory (EISDIR), so no cached directory
         // fd can name what it removed; scanning the cache per UNLINK was measurable.
         if (cmd.type === 'rmdir') this.tree.invalidate(cmd.path)
@@ -145,6 +144,8 @@ export class Applier {
       case 'remove_xattr':
         return this.#removeXattr(cmd.path, cmd.xattrName)
       case 'write': {
+        // A gathered write to another file lands before that file's fd is closed for this one.
+        if (this.#pending && this.files.peek(cmd.path) !== this.#pending.fd) this.flush()
         const fd = this.#writable(cmd.path)
         // Writing clears setuid/setgid: forget a mode that has them.
         if (this.files.state.mode !== undefined && this.files.state.mode & 0o6000) this.files.state.mode = undefined
@@ -153,7 +154,7 @@ export class Applier {
       case 'clone':
         return this.#clone(cmd)
       case 'truncate':
-        ftruncateSync(this.#writable(cmd.path), cmd.size)
+        this.ops.ftruncate(this.#writable(cmd.path), cmd.size)
         return
       case 'chmod':
         return this.#chmod(cmd.path, cmd.mode & 0o7777)
@@ -192,15 +193,30 @@ export class Applier {
     for (const { path, flags } of this.#deferredFlags.values()) this.#setInodeFlags(path, flags, true)
     this.#deferredFlags.clear()
     this.tree.close()
+    this.ops.shutdown()
+  }
+
+  /**
+   * After a QueueFailure: everything queued after the failed record was skipped, so every fd
+   * cache (built assuming it ran) is dropped, and the session replays from the failed command.
+   */
+  recover(): void {
+    this.#pending = undefined
+    this.ops.recover()
+    this.files.close()
+    this.#dropCloneSource()
+    this.tree.close()
   }
 
   /** Closes every fd without applying anything (error path). */
   close(): void {
     this.#pending = undefined
+    this.ops.recover()
     this.files.close()
     this.#dropCloneSource()
     this.#deferredFlags.clear()
     this.tree.close()
+    this.ops.shutdown()
   }
 
   #at(path: Buffer): { dirFd: number; leaf: Buffer } {
@@ -222,7 +238,7 @@ export class Applier {
       return
     }
     if (p) this.flush()
-    this.#pending = { fd, offset, parts: [data], length: data.length, cmd }
+    this.#pending = { fd, offset, parts: [data], length: data.length, cmd, tag: this.ops.tag }
   }
 
   /**
@@ -235,9 +251,12 @@ export class Applier {
     this.#pending = undefined
     let parts = p.parts
     let done = 0
+    // Queued, the write belongs to the WRITE that started the gathered range.
+    const tag = this.ops.tag
+    this.ops.tag = p.tag
     try {
       while (done < p.length) {
-        const n = parts.length === 1 ? sys.pwrite(p.fd, parts[0], p.offset + done) : writevSync(p.fd, parts, p.offset + done)
+        const n = this.ops.pwritev(p.fd, parts, p.offset + done)
         if (n === 0) throw Object.assign(new Error('pwrite wrote nothing'), { errno: -E.EIO, syscall: 'pwrite' })
         done += n
         if (done < p.length) parts = remaining(parts, n)
@@ -245,6 +264,8 @@ export class Applier {
     } catch (err) {
       // Reported against the WRITE that started the gathered range, not the command that flushed it.
       throw new FlushError(err, p.cmd)
+    } finally {
+      this.ops.tag = tag
     }
   }
 
@@ -253,21 +274,21 @@ export class Applier {
     const { dirFd, leaf } = this.tree.at(path)
     switch (cmd.type) {
       case 'mkfile': {
-        const fd = sys.openat2(dirFd, leaf, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode, RESOLVE_CONFINED)
+        const fd = this.ops.openat2(dirFd, leaf, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode, RESOLVE_CONFINED)
         this.files.adopt(path, fd, mode & ~UMASK)
         return
       }
       case 'mkdir':
-        return sys.mkdirat(dirFd, leaf, 0o700)
+        return this.ops.mkdirat(dirFd, leaf, 0o700)
       case 'mknod':
-        return sys.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, cmd.rdev)
+        return this.ops.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, cmd.rdev)
       case 'mkfifo':
-        return sys.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, 0n)
+        return this.ops.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, 0n)
       case 'mksock':
-        return sys.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, 0n)
+        return this.ops.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, 0n)
       case 'symlink':
         // The target is data, stored verbatim and never resolved by us.
-        return sys.symlinkat(cmd.pathLink, dirFd, leaf)
+        return this.ops.symlinkat(cmd.pathLink, dirFd, leaf)
     }
   }
 
@@ -302,28 +323,37 @@ export class Applier {
     return true
   }
 
+  /** Bookkeeping after `from` was renamed to `to`: caches and deferred flags follow the inode. */
+  #renamed(from: Buffer, to: Buffer): void {
+    this.tree.invalidate(from)
+    this.tree.invalidate(to)
+    this.files.renamed(from, to)
+    this.#renameDeferred(from, to)
+    this.#dropCloneSource()
+  }
+
   #chmod(path: Buffer, mode: number): void {
     checkPath(path, true)
-    if (path.length === 0) return fchmodSync(this.tree.rootFd, mode)
+    if (path.length === 0) return this.ops.fchmod(this.tree.rootFd, mode)
     const cached = this.files.peek(path)
     if (cached >= 0) {
-      const state = this.files.known()
+      const state = this.files.state
       if (state.mode === mode) return
-      fchmodSync(cached, mode)
+      this.ops.fchmod(cached, mode)
       state.mode = mode
       return
     }
     const { dirFd, leaf } = this.tree.at(path)
     if (this.#fchmodat2Works) {
       try {
-        return sys.fchmodat2(dirFd, leaf, mode, C.AT_SYMLINK_NOFOLLOW)
+        return this.ops.fchmodat2(dirFd, leaf, mode, C.AT_SYMLINK_NOFOLLOW)
       } catch (err) {
         if (errnoOf(err) !== E.ENOSYS) throw err
         this.#fchmodat2Works = false
       }
     }
     // Kernels before 6.6: pin the inode without following, refuse a symlink, chmod the pinned inode.
-    const pinned = sys.openat2(dirFd, leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
+    const pinned = sys.openat2(this.ops.real(dirFd), leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
     try {
       if (fstatSync(pinned).isSymbolicLink()) {
         throw Object.assign(new Error('chmod of a symlink'), { errno: -E.ELOOP, syscall: 'chmod' })
@@ -336,43 +366,48 @@ export class Applier {
 
   #chown(path: Buffer, uid: number, gid: number): void {
     checkPath(path, true)
-    if (path.length === 0) return sys.fchownat(this.tree.rootFd, path, uid, gid, C.AT_EMPTY_PATH)
+    if (path.length === 0) return this.ops.fchown(this.tree.rootFd, uid, gid)
     const cached = this.files.peek(path)
     if (cached >= 0) {
-      const state = this.files.known()
-      // A chown that changes nothing is skipped, unless an xattr was set (chown clears
-      // security.capability, and btrfs receive's result must be matched) or setuid/setgid is on.
-      if (state.uid === uid && state.gid === gid && !state.xattrs && (state.mode & 0o6000) === 0) return
-      fchownSync(cached, uid, gid)
+      const state = this.files.state
+      // A chown known to change nothing is skipped, unless an xattr was set (chown clears
+      // security.capability, and btrfs receive's result must be matched) or setuid/setgid may
+      // be on. Owners are not looked up to find out: an fstat would cost as much as the chown.
+      if (state.uid === uid && state.gid === gid && !state.xattrs && state.mode !== undefined && (state.mode & 0o6000) === 0) return
+      this.ops.fchown(cached, uid, gid)
       state.uid = uid
       state.gid = gid
-      this.files.state.mode = undefined
+      // chown clears setuid (and setgid): a mode holding either is no longer known.
+      if (state.mode !== undefined && state.mode & 0o6000) state.mode = undefined
       return
     }
     const { dirFd, leaf } = this.tree.at(path)
-    sys.fchownat(dirFd, leaf, uid, gid, C.AT_SYMLINK_NOFOLLOW)
+    this.ops.fchownat(dirFd, leaf, uid, gid, C.AT_SYMLINK_NOFOLLOW)
   }
 
   #utimes(path: Buffer, atime: Timespec, mtime: Timespec): void {
     checkPath(path, true)
     const a = signedSec(atime)
     const m = signedSec(mtime)
-    if (path.length === 0) return sys.utimensat(this.tree.rootFd, null, a, atime.nsec, m, mtime.nsec, 0)
+    if (path.length === 0) return this.ops.utimensat(this.tree.rootFd, null, a, atime.nsec, m, mtime.nsec, 0)
     const cached = this.files.peek(path)
-    if (cached >= 0) return sys.utimensat(cached, null, a, atime.nsec, m, mtime.nsec, 0)
+    if (cached >= 0) return this.ops.utimensat(cached, null, a, atime.nsec, m, mtime.nsec, 0)
     const { dirFd, leaf } = this.tree.at(path)
-    sys.utimensat(dirFd, leaf, a, atime.nsec, m, mtime.nsec, C.AT_SYMLINK_NOFOLLOW)
+    this.ops.utimensat(dirFd, leaf, a, atime.nsec, m, mtime.nsec, C.AT_SYMLINK_NOFOLLOW)
   }
 
   #setXattr(path: Buffer, name: Buffer, value: Buffer): void {
     checkPath(path, true)
-    if (path.length === 0) return sys.fsetxattr(this.tree.rootFd, name, value, 0)
+    // Not queued (rarer than the other commands): real() runs what is queued first.
+    if (path.length === 0) return sys.fsetxattr(this.ops.real(this.tree.rootFd), name, value, 0)
     const cached = this.files.peek(path)
     if (cached >= 0) {
       this.files.state.xattrs = true
-      return sys.fsetxattr(cached, name, value, 0)
+      return sys.fsetxattr(this.ops.real(cached), name, value, 0)
     }
-    const { dirFd, leaf } = this.tree.at(path)
+    const at = this.tree.at(path)
+    const dirFd = this.ops.real(at.dirFd)
+    const leaf = at.leaf
     if (this.#xattratWorks) {
       try {
         return sys.setxattrat(dirFd, leaf, C.AT_SYMLINK_NOFOLLOW, name, value, 0)
@@ -388,7 +423,9 @@ export class Applier {
   #removeXattr(path: Buffer, name: Buffer): void {
     checkPath(path, true)
     const root = path.length === 0
-    const { dirFd, leaf } = root ? { dirFd: this.tree.rootFd, leaf: path } : this.tree.at(path)
+    const at = root ? { dirFd: this.tree.rootFd, leaf: path } : this.tree.at(path)
+    const dirFd = this.ops.real(at.dirFd)
+    const leaf = at.leaf
     if (this.#xattratWorks) {
       try {
         return sys.removexattrat(dirFd, leaf, root ? C.AT_EMPTY_PATH : C.AT_SYMLINK_NOFOLLOW, name)
@@ -415,22 +452,22 @@ export class Applier {
     if (this.#cloneSrc?.key !== key) {
       this.#dropCloneSource()
       const fd = srcRoot < 0
-        ? openRegular(this.tree, cmd.clonePath, C.O_RDONLY)
-        : openRegularAt(srcRoot, cmd.clonePath, C.O_RDONLY)
+        ? openRegular(this.ops, this.tree, cmd.clonePath, C.O_RDONLY)
+        : openRegularAt(this.ops, srcRoot, cmd.clonePath, C.O_RDONLY)
       this.#cloneSrc = { key, fd }
     }
-    sys.ioctlCloneRange(dst, this.#cloneSrc!.fd, cmd.cloneOffset, cmd.cloneLen, cmd.fileOffset)
+    sys.ioctlCloneRange(this.ops.real(dst), this.ops.real(this.#cloneSrc!.fd), cmd.cloneOffset, cmd.cloneLen, cmd.fileOffset)
   }
 
   #dropCloneSource(): void {
-    if (this.#cloneSrc) closeSync(this.#cloneSrc.fd)
+    if (this.#cloneSrc) this.ops.close(this.#cloneSrc.fd)
     this.#cloneSrc = undefined
   }
 
   #fallocate(path: Buffer, mode: number, offset: number, len: number): void {
     const fd = this.#writable(path)
     try {
-      sys.fallocate(fd, mode, offset, len)
+      sys.fallocate(this.ops.real(fd), mode, offset, len)
     } catch (err) {
       // A destination that cannot punch holes gets zeroes, which read the same (FORMAT.md §6.4).
       if (errnoOf(err) !== E.EOPNOTSUPP || (mode & FALLOC_FL_PUNCH_HOLE) === 0) throw err
@@ -450,7 +487,7 @@ export class Applier {
     }
     if (!this.#ctx.forceDecompress && this.#encodedWorks) {
       try {
-        sys.ioctlEncodedWrite(fd, cmd.data, cmd.fileOffset, cmd.unencodedFileLen, cmd.unencodedLen, cmd.unencodedOffset, compression, encryption)
+        this.ops.encodedWrite(fd, cmd.data, cmd.fileOffset, cmd.unencodedFileLen, cmd.unencodedLen, cmd.unencodedOffset, compression, encryption)
         return
       } catch (err) {
         const errno = errnoOf(err)
@@ -480,6 +517,9 @@ export class Applier {
 
   #fileattr(cmd: FileattrCommand): void {
     checkPath(cmd.path, true)
+    // Deferred flags are state a replay could not rebuild (queued-ops.ts): from the first
+    // FILEATTR on, this subvolume's commands run unbatched.
+    this.ops.stopBatching()
     const fsFlags = btrfsFlagsToFsFlags(cmd.fileattr)
     const now = fsFlags & ~DEFERRED_FS_FLAGS
     this.#setInodeFlags(cmd.path, now, false)
@@ -502,11 +542,12 @@ export class Applier {
         owned = false
       } else {
         try {
-          fd = sys.openat2(this.tree.rootFd, path, C.O_RDONLY | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
+          fd = sys.openat2(this.ops.real(this.tree.rootFd), path, C.O_RDONLY | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
         } catch (err) {
           if (errnoOf(err) !== E.ENOTDIR) throw err
           try {
-            fd = openRegular(this.tree, path, C.O_RDONLY)
+            fd = openRegular(this.ops, this.tree, path, C.O_RDONLY)
+            this.ops.real(fd)
           } catch (err2) {
             if (errnoOf(err2) !== E.EINVAL && errnoOf(err2) !== E.ELOOP) throw err2
             this.#ctx.warn('BTRFS_RECEIVE_FILEATTR_SKIPPED', `inode flags not applied to special file '${displayPath(path)}'`)
@@ -516,12 +557,13 @@ export class Applier {
       }
     }
     try {
-      const old = sys.ioctlGetInodeFlags(fd)
+      const real = this.ops.real(fd)
+      const old = sys.ioctlGetInodeFlags(real)
       const managed = includeDeferred ? MANAGED_FS_FLAGS : MANAGED_FS_FLAGS & ~DEFERRED_FS_FLAGS
       const next = ((old & ~managed) | (fsFlags & managed)) >>> 0
-      if (next !== old) sys.ioctlSetInodeFlags(fd, next)
+      if (next !== old) sys.ioctlSetInodeFlags(real, next)
     } finally {
-      if (owned) closeSync(fd)
+      if (owned) this.ops.close(fd)
     }
   }
 
@@ -542,11 +584,11 @@ export class Applier {
     checkPath(cmd.path, false)
     // FS_IOC_ENABLE_VERITY fails with ETXTBSY while any writable fd of the inode is open.
     this.files.close()
-    const fd = openRegular(this.tree, cmd.path, C.O_RDONLY)
+    const fd = openRegular(this.ops, this.tree, cmd.path, C.O_RDONLY)
     try {
-      sys.ioctlEnableVerity(fd, cmd.verityAlgorithm, cmd.verityBlockSize, cmd.veritySaltData, cmd.veritySigData)
+      sys.ioctlEnableVerity(this.ops.real(fd), cmd.verityAlgorithm, cmd.verityBlockSize, cmd.veritySaltData, cmd.veritySigData)
     } finally {
-      closeSync(fd)
+      this.ops.close(fd)
     }
   }
 }

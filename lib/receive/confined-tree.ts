@@ -1,10 +1,11 @@
 // Resolves checked stream paths beneath the subvolume root: each parent directory is opened with
 // openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) from the root fd, and the
-// caller then acts on (dirFd, leaf) with *at syscalls that do not follow the leaf. Parent fds are
+// caller then acts on (dirFd, leaf) with *at syscalls that do not follow the leaf. The fds may be
+// virtual (queued-ops.ts): opened in order by the syscall queue. Parent fds are
 // cached by path (O_PATH, small LRU); any rename, rmdir or unlink of a path drops the cached
 // entries at and below it, so a cached fd always means the directory that path names now.
-import { closeSync } from 'node:fs'
-import { C, RESOLVE_CONFINED, sys } from './sys.js'
+import type { QueuedOps } from './queued-ops.js'
+import { C, RESOLVE_CONFINED } from './sys.js'
 
 const SLASH = 0x2f
 
@@ -12,12 +13,14 @@ const MAX_CACHED_DIRS = 64
 
 export class ConfinedTree {
   readonly rootFd: number
+  readonly #ops: QueuedOps
   #dirs = new Map<string, number>()
   /** The most recently used key: consecutive commands mostly share a parent. */
   #last: string | undefined
 
-  constructor(rootFd: number) {
+  constructor(rootFd: number, ops: QueuedOps) {
     this.rootFd = rootFd
+    this.#ops = ops
   }
 
   /** An fd of directory `dir` ('' = the root), valid until the next invalidate()/close(). */
@@ -39,11 +42,11 @@ export class ConfinedTree {
       }
       return hit
     }
-    const fd = sys.openat2(this.rootFd, path.subarray(0, end), C.O_PATH | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
+    const fd = this.#ops.openat2(this.rootFd, path.subarray(0, end), C.O_PATH | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
     if (this.#dirs.size >= MAX_CACHED_DIRS) {
       const [oldKey, oldFd] = this.#dirs.entries().next().value as [string, number]
       this.#dirs.delete(oldKey)
-      closeSync(oldFd)
+      this.#ops.close(oldFd)
     }
     this.#dirs.set(key, fd)
     this.#last = key
@@ -67,14 +70,14 @@ export class ConfinedTree {
     for (const [k, fd] of this.#dirs) {
       if (k === key || k.startsWith(prefix)) {
         this.#dirs.delete(k)
-        closeSync(fd)
+        this.#ops.close(fd)
         if (k === this.#last) this.#last = undefined
       }
     }
   }
 
   close(): void {
-    for (const fd of this.#dirs.values()) closeSync(fd)
+    for (const fd of this.#dirs.values()) this.#ops.close(fd)
     this.#dirs.clear()
     this.#last = undefined
   }

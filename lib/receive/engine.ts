@@ -1,7 +1,8 @@
 // The receive loop, shared by the worker thread (worker.ts) and the CLI's in-thread receiver
 // (receive-fd.ts): decodes input chunks with StreamDecoder and hands the commands to a Session
-// through a small window. When chunk() returns, nothing refers into that chunk any more
-// (gathered writes are flushed, the progress path is rendered), so its buffer may be reused.
+// through a small window. The session's syscalls run on a queue thread behind it: when chunk()
+// returns, nothing refers into the chunk before that one any more (its writes have landed), so
+// that buffer may be reused; drain() releases the last one as well.
 import { AbortError } from '../errors.js'
 import type { Command } from '../stream/commands.js'
 import { StreamDecoder } from '../stream/decoder.js'
@@ -115,12 +116,18 @@ export class ReceiveEngine {
         return false
       }
     }
-    session.endBatch()
+    await session.endChunk()
     this.checkAbort()
     this.bytes += chunk.length
     // Before returning: the last command's path points into the chunk.
     this.#progress(false)
     return true
+  }
+
+  /** Runs every queued syscall: afterwards no input chunk is referenced. */
+  async drain(): Promise<void> {
+    this.checkAbort()
+    await this.session.drain()
   }
 
   /** End of input (or stop at END): finishes the subvolume in progress. */

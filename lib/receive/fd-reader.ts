@@ -1,15 +1,17 @@
 // Reads a file descriptor in chunks for the in-thread receiver (receive-fd.ts), one read ahead:
-// while the caller applies chunk k synchronously, the read of chunk k+1 runs on a libuv pool
-// thread into the other of two reused buffers, so reading overlaps applying without a second
-// isolate and without a buffer per chunk.
+// while the caller applies chunk k, the read of chunk k+1 runs on a libuv pool thread into
+// another of three reused buffers, so reading overlaps applying without a second isolate and
+// without a buffer per chunk. Three, because the engine's syscall queue may still be writing
+// from chunk k-1 while chunk k is decoded (engine.ts): a buffer is refilled only two reads later.
 import fs from 'node:fs'
 
 /**
  * 4 MiB: the applying thread waits for the read ahead less often than with 1 MiB (on 2 busy
  * cores the pool thread is not always scheduled in time; measured on a compressed 225 MiB
- * stream, 0.70 s with 1 MiB, 0.59 s with 4 MiB). Two of them are all the input memory we hold.
+ * stream, 0.70 s with 1 MiB, 0.59 s with 4 MiB). Three of them are all the input memory we hold.
  */
 const CHUNK = 4 << 20
+const BUFFERS = 3
 
 /**
  * One read. A descriptor handed to us non-blocking (a parent's O_NONBLOCK pipe) answers EAGAIN
@@ -31,7 +33,7 @@ async function readOnce(fd: number, buf: Buffer): Promise<number> {
 export class FdReader {
   readonly #fd: number
   readonly #readAhead: boolean
-  readonly #buffers = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)]
+  readonly #buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafeSlow(CHUNK))
   #next = 0
   /** The read in flight into #buffers[#next], if any. */
   #pending: Promise<number> | undefined
@@ -47,7 +49,7 @@ export class FdReader {
     if (readAhead) this.#start()
   }
 
-  /** The next chunk, or null at end of input. Valid until the following call. */
+  /** The next chunk, or null at end of input. Valid until the second call after this one. */
   async read(): Promise<Buffer | null> {
     if (this.#done) return null
     if (!this.#pending) this.#start()
@@ -58,7 +60,7 @@ export class FdReader {
       this.#done = true
       return null
     }
-    this.#next ^= 1
+    this.#next = (this.#next + 1) % BUFFERS
     if (this.#readAhead) this.#start()
     return buf.subarray(0, n)
   }

@@ -4,49 +4,43 @@
 // key (also for renamed ancestors), unlink/rmdir/replacement close it, so the fd always belongs
 // to the inode the path names now. Opening checks the inode is a regular file before any
 // open that could have side effects (a device node or FIFO is never opened for I/O).
-import { closeSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { errnoError } from '../errors.js'
 import type { ConfinedTree } from './confined-tree.js'
-import { displayPath } from './path-guard.js'
-import { C, RESOLVE_CONFINED, sys } from './sys.js'
-
-const AT_FDCWD = -100
+import type { QueuedOps } from './queued-ops.js'
+import { C, RESOLVE_CONFINED } from './sys.js'
 
 /**
  * Opens the regular file at checked path `path` with `flags`. The leaf is first pinned with an
- * O_PATH|O_NOFOLLOW fd and checked with fstat; the real open reopens that very inode through
- * /proc/self/fd (falling back to a confined openat2 when /proc is absent).
+ * O_PATH|O_NOFOLLOW fd and checked to be a regular file; the real open reopens that very inode
+ * through /proc/self/fd (falling back to a confined openat2 when /proc is absent), so a device
+ * node or FIFO is never opened for I/O. Queued, all four steps run in order on the queue's thread.
  */
-export function openRegular(tree: ConfinedTree, path: Buffer, flags: number): number {
+export function openRegular(ops: QueuedOps, tree: ConfinedTree, path: Buffer, flags: number): number {
   const { dirFd, leaf } = tree.at(path)
-  return openRegularAt(dirFd, leaf, flags, path)
+  return openRegularAt(ops, dirFd, leaf, flags, path)
 }
 
 /** openRegular for a path (one or more components) below directory fd `dirFd`. */
-export function openRegularAt(dirFd: number, leaf: Buffer, flags: number, path: Buffer = leaf): number {
-  const pinned = sys.openat2(dirFd, leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
+export function openRegularAt(ops: QueuedOps, dirFd: number, leaf: Buffer, flags: number, path: Buffer = leaf): number {
+  const pinned = ops.openat2(dirFd, leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
   try {
-    const type = sys.fstatOwner(pinned)[0] & C.S_IFMT
-    if (type !== C.S_IFREG) {
-      const errno = type === C.S_IFLNK ? osc.errno.ELOOP : type === C.S_IFDIR ? osc.errno.EISDIR : osc.errno.EINVAL
-      throw errnoError(errno, { syscall: 'open', message: 'not a regular file', path: displayPath(path) })
-    }
+    ops.requireRegular(pinned, path)
     try {
-      return sys.openat2(AT_FDCWD, Buffer.from(`/proc/self/fd/${pinned}`), flags | C.O_NONBLOCK, 0, 0)
+      return ops.reopen(pinned, flags | C.O_NONBLOCK)
     } catch (err) {
       if ((err as { errno?: number }).errno !== -osc.errno.ENOENT) throw err
-      return sys.openat2(dirFd, leaf, flags | C.O_NOFOLLOW | C.O_NONBLOCK, 0, RESOLVE_CONFINED)
+      return ops.openat2(dirFd, leaf, flags | C.O_NOFOLLOW | C.O_NONBLOCK, 0, RESOLVE_CONFINED)
     }
   } finally {
-    closeSync(pinned)
+    ops.close(pinned)
   }
 }
 
 /**
  * What is known of the cached inode's attributes, so chown/chmod that would change nothing are
- * skipped (each is an inode update in btrfs). Filled lazily by fstat; `xattrs` records that an
- * xattr was set, after which chown is never skipped (it would clear security.capability).
+ * skipped (each is an inode update in btrfs). Known from our own create, chmod and chown, never
+ * looked up; `xattrs` records that an xattr was set, after which chown is never skipped (it
+ * would clear security.capability).
  */
 export interface InodeState {
   mode?: number
@@ -57,19 +51,21 @@ export interface InodeState {
 
 export class FileCache {
   readonly #tree: ConfinedTree
+  readonly #ops: QueuedOps
   /** The cached file's current stream path (a private copy), compared as bytes: no string per lookup. */
   #key: Buffer | undefined
   #fd = -1
   state: InodeState = { xattrs: false }
 
-  constructor(tree: ConfinedTree) {
+  constructor(tree: ConfinedTree, ops: QueuedOps) {
     this.#tree = tree
+    this.#ops = ops
   }
 
   /** A writable fd of the regular file at `path` (opened and cached on a miss). */
   writable(path: Buffer): number {
     if (this.#key !== undefined && this.#key.equals(path)) return this.#fd
-    const fd = openRegular(this.#tree, path, C.O_WRONLY)
+    const fd = openRegular(this.#ops, this.#tree, path, C.O_WRONLY)
     this.close()
     this.#key = Buffer.from(path)
     this.#fd = fd
@@ -82,17 +78,6 @@ export class FileCache {
     this.#key = Buffer.from(path)
     this.#fd = fd
     this.state.mode = mode
-  }
-
-  /** Fills uid/gid/mode of the cached inode from fstat when unknown. */
-  known(): Required<Omit<InodeState, 'xattrs'>> & InodeState {
-    if (this.state.uid === undefined || this.state.gid === undefined || this.state.mode === undefined) {
-      const [mode, uid, gid] = sys.fstatOwner(this.#fd)
-      this.state.uid = uid
-      this.state.gid = gid
-      this.state.mode = mode & 0o7777
-    }
-    return this.state as Required<Omit<InodeState, 'xattrs'>> & InodeState
   }
 
   /** The cached fd when it belongs to `path`, else -1. */
@@ -116,7 +101,7 @@ export class FileCache {
   }
 
   close(): void {
-    if (this.#fd >= 0) closeSync(this.#fd)
+    if (this.#fd >= 0) this.#ops.close(this.#fd)
     this.#fd = -1
     this.#key = undefined
     this.state = { xattrs: false }

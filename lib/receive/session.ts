@@ -3,13 +3,27 @@
 // it) or to the Applier; counts failures against maxErrors (0 = unlimited), turning each into a
 // ReceiveError that names command, path, offset and subvolume. A subvolume that had any failure
 // is never finished: it is discarded like one whose receive was aborted.
+//
+// The applier's syscalls are queued to a native thread (queued-ops.ts), so a failure surfaces
+// later than its command. Each file command gets a sequence number (the tag of its records) and
+// is journaled until its records have run; on a QueueFailure the applier drops its fd caches and
+// the journal is replayed from the failed command with direct syscalls, which fail (or take
+// their fallback) exactly as the unqueued receiver does, in stream order.
 import { BtrfsError, fromNative, type ErrorCode } from '../errors.js'
 import type { Command } from '../stream/commands.js'
 import { Applier, FlushError } from './apply.js'
+import { QueueFailure } from './queued-ops.js'
 import type { Destination } from './destination.js'
 import { IncomingSubvolume, type ReceivedSubvolume } from './incoming.js'
 import { displayPath } from './path-guard.js'
 import { ReceiveError } from './receive-error.js'
+
+/**
+ * Journal length at which the commands whose records have run are dropped (waiting for the
+ * older half when the queue is that far behind). Bounded, so journaled commands do not outlive
+ * the young generation and make every GC expensive.
+ */
+const JOURNAL_LIMIT = 1024
 
 export interface SessionOptions {
   maxErrors: number
@@ -27,6 +41,8 @@ interface Current {
   incoming: IncomingSubvolume
   applier: Applier
   failures: number
+  /** File commands whose records may not have run yet, the last with tag seq - 1. */
+  journal: Command[]
 }
 
 export class Session {
@@ -42,6 +58,10 @@ export class Session {
   #current: Current | undefined
   #last: Command | undefined
   #failures = 0
+  /** Sequence number (record tag) of the next file command. */
+  #seq = 0
+  /** #seq when the previous input chunk ended. */
+  #chunkBoundary = 0
   #lastFailure: ReceiveError | undefined
 
   constructor(dest: Destination, options: SessionOptions, hooks: SessionHooks) {
@@ -81,26 +101,152 @@ export class Session {
     if (!current) {
       throw this.#wrap(cmd, new BtrfsError('BTRFS_RECEIVE_COMMAND_FAILED', 'file command before any SUBVOL or SNAPSHOT'))
     }
+    if (current.journal.length >= JOURNAL_LIMIT) {
+      try {
+        this.#trim(current)
+      } catch (err) {
+        if (!(err instanceof QueueFailure)) throw err
+        return this.#replay(current, err.tag).then(() => this.#file(current, batch, i))
+      }
+    }
+    return this.#file(current, batch, i)
+  }
+
+  /** Drops journaled commands whose records have run (see JOURNAL_LIMIT); may throw QueueFailure. */
+  #trim(current: Current): void {
+    const { ops } = current.applier
+    const base = this.#seq - current.journal.length
+    let done = ops.doneBelow()
+    if (done - base < JOURNAL_LIMIT / 2) {
+      ops.waitBelow(base + JOURNAL_LIMIT / 2)
+      done = ops.doneBelow()
+    }
+    const n = Math.min(done - base, current.journal.length)
+    if (n > 0) current.journal.splice(0, n)
+  }
+
+  /** handle() for a file command. */
+  #file(current: Current, batch: readonly Command[], i: number): void | Promise<void> {
+    const cmd = batch[i]
+    const { applier, journal } = current
+    applier.ops.tag = this.#seq++
+    journal.push(cmd)
     if (cmd.type !== 'write') {
       // Gathered writes land before anything else happens, and fail as their own WRITE.
       try {
-        current.applier.flush()
+        applier.flush()
       } catch (err) {
-        this.#failed(current, undefined, err)
+        // A replay re-applies this command too; otherwise (-E) it still runs.
+        const replay = this.#onError(current, undefined, err)
+        if (replay) return replay
       }
     }
     let pending: void | Promise<void>
     try {
-      pending = current.applier.apply(cmd, batch, i)
-      if (current.applier.fused) {
-        current.applier.fused = false
+      pending = applier.apply(cmd, batch, i)
+      if (applier.fused) {
+        applier.fused = false
         this.consumed = 2
         this.commands++
+        journal.push(batch[i + 1])
+        this.#seq++
       }
     } catch (err) {
-      return this.#failed(current, cmd, err)
+      return this.#onError(current, cmd, err)
     }
-    if (pending) return pending.catch((err: unknown) => this.#failed(current, cmd, err))
+    if (pending) return pending.catch((err: unknown) => this.#onError(current, cmd, err))
+  }
+
+  /**
+   * A command failed: a QueueFailure is replayed from its command; any other error is reported
+   * after what was queued before it has run (an earlier command's failure comes first).
+   */
+  #onError(current: Current, cmd: Command | undefined, err: unknown): void | Promise<void> {
+    const failure = err instanceof QueueFailure ? err : current.applier.ops.settle()
+    if (failure === undefined) return this.#failed(current, cmd, err)
+    return this.#replay(current, failure.tag)
+  }
+
+  /** Re-applies the journal from tag `tag` on with direct syscalls after a QueueFailure (see the header). */
+  async #replay(current: Current, tag: number): Promise<void> {
+    const { applier } = current
+    const journal = current.journal
+    const from = tag - (this.#seq - journal.length)
+    current.journal = []
+    applier.fused = false
+    applier.recover()
+    applier.ops.replaying = true
+    try {
+      for (let j = from; j < journal.length; j++) {
+        const cmd = journal[j]
+        if (cmd.type !== 'write') {
+          try {
+            applier.flush()
+          } catch (err) {
+            this.#failed(current, undefined, err)
+          }
+        }
+        try {
+          const pending = applier.apply(cmd, journal, j)
+          if (applier.fused) {
+            applier.fused = false
+            j++
+          }
+          if (pending) await pending
+        } catch (err) {
+          this.#failed(current, cmd, err)
+        }
+      }
+      // Nothing replayed may stay gathered: its journal is gone.
+      try {
+        applier.flush()
+      } catch (err) {
+        this.#failed(current, undefined, err)
+      }
+    } finally {
+      applier.ops.replaying = false
+    }
+  }
+
+  /** Runs everything queued, replaying on a failure; afterwards the journal is empty. */
+  async #settle(current: Current): Promise<void> {
+    try {
+      current.applier.flush()
+    } catch (err) {
+      await this.#onError(current, undefined, err)
+    }
+    const failure = current.applier.ops.settle()
+    if (failure !== undefined) await this.#replay(current, failure.tag)
+    current.journal = []
+  }
+
+  /**
+   * Ends an input chunk: gathered writes are queued, and every record of the chunk before this
+   * one has run, so that chunk's buffer may be reused (this one's stays referenced until the
+   * next endChunk() or drain()).
+   */
+  async endChunk(): Promise<void> {
+    const current = this.#current
+    if (!current) return
+    try {
+      current.applier.flush()
+    } catch (err) {
+      await this.#onError(current, undefined, err)
+    }
+    const boundary = this.#chunkBoundary
+    this.#chunkBoundary = this.#seq
+    try {
+      current.applier.ops.waitBelow(boundary)
+    } catch (err) {
+      if (!(err instanceof QueueFailure)) throw err
+      await this.#replay(current, err.tag)
+    }
+  }
+
+  /** Runs everything queued (replaying on a failure): no input chunk is referenced any more. */
+  async drain(): Promise<void> {
+    const current = this.#current
+    if (current) await this.#settle(current)
   }
 
   /** Drops the reference to the last command (its input chunk is about to be reused). */
@@ -108,16 +254,7 @@ export class Session {
     this.#last = undefined
   }
 
-  /** Ends a batch of commands: gathered writes reach the file before their input is reused. */
-  endBatch(): void {
-    const current = this.#current
-    if (!current) return
-    try {
-      current.applier.flush()
-    } catch (err) {
-      this.#failed(current, undefined, err)
-    }
-  }
+
 
   /** End of input: finishes the subvolume in progress (the decoder already vouched for END). */
   async close(): Promise<void> {
@@ -160,7 +297,9 @@ export class Session {
       cloneRoot: (uuid) => this.#dest.subvolumeByUuid(uuid, 'clone source').then((s) => s.fd),
       warn: (code, message) => this.#hooks.warn(code, message),
     })
-    this.#current = { incoming, applier, failures: 0 }
+    // Tags go on across subvolumes: a new queue has run everything below its first tag.
+    applier.ops.start(this.#seq)
+    this.#current = { incoming, applier, failures: 0, journal: [] }
     this.#hooks.subvolume(incoming.displayName)
   }
 
@@ -172,6 +311,7 @@ export class Session {
   async #finishCurrent(): Promise<void> {
     const current = this.#current
     if (!current) return
+    await this.#settle(current)
     if (current.failures > 0) {
       const last = this.#lastFailure!
       const err = new ReceiveError(

@@ -24,6 +24,8 @@ function withMissing(addon: BtrfsNative.Addon, names: string[]): BtrfsNative.Add
 }
 
 const missing = (process.env.BTRFS_STREAM_NO_SYSCALLS ?? '').split(',').filter((s) => s !== '')
+/** The names BTRFS_STREAM_NO_SYSCALLS knocks out (the syscall queue consults it too). */
+export const missingSyscalls: ReadonlySet<string> = new Set(missing)
 
 export const sys: BtrfsNative.Addon = missing.length === 0 ? native() : withMissing(native(), missing)
 export const C = sys.fsopsConstants

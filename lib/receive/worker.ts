@@ -49,15 +49,30 @@ async function run(): Promise<void> {
       warning: (code, message, error) => post({ t: 'warning', w: { code, message, error: error ? flattenError(error) : undefined } }),
       aborted: () => Atomics.load(aborted, 0) !== 0,
     })
+    // A chunk is handed back (acknowledged) once nothing refers into it: after the next chunk
+    // was applied, or after a drain when no next chunk is waiting (the caller may be holding it
+    // back until this ack).
+    let held: Uint8Array | undefined
+    const ack = () => {
+      if (!held) return
+      port.postMessage({ t: 'ack', n: held.length, b: held.buffer as ArrayBuffer } satisfies FromWorker, [held.buffer as ArrayBuffer])
+      held = undefined
+    }
     for (;;) {
+      if (queue.length === 0 && held) {
+        await engine.drain()
+        ack()
+      }
       const pending = nextChunk()
       const chunk = pending instanceof Promise ? await pending : pending
       if (chunk === null) break
-      if (!(await engine.chunk(chunk))) {
+      const more = await engine.chunk(chunk)
+      ack()
+      held = chunk
+      if (!more) {
         post({ t: 'stop' })
         break
       }
-      port.postMessage({ t: 'ack', n: chunk.length, b: chunk.buffer as ArrayBuffer } satisfies FromWorker, [chunk.buffer as ArrayBuffer])
     }
     final = { t: 'done', ...(await engine.finish()) }
   } catch (err) {

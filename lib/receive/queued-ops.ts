@@ -1,0 +1,426 @@
+// The applier's syscalls, batched: QueuedOps encodes the hot *at syscalls of file commands as
+// records for the native OpQueue (native/op_queue.cc), which issues them in order on its own
+// thread while this thread decodes and plans the next commands. On btrfs the kernel work of a
+// receive dominates (an unlink or rename costs 20-30 us), so overlapping it with the JS work is
+// what lets us beat btrfs receive, which does both on one thread.
+//
+// Queued calls cannot fail here: an fd they open is a virtual fd (a slot number above
+// SLOT_BASE) that later records name, and a failure is only seen when the queue is drained,
+// as a QueueFailure carrying the tag (the session's journal index) of the command whose record
+// failed. The session then replays from that command with `direct` set, where every method is
+// the plain synchronous syscall with its real error (session.ts). Anything that needs a result
+// (an ioctl, an fstat, a fallback path) calls real(), which drains first.
+//
+// Kept alive until the drain: the pwrite payloads (views into the input chunk; the engine drains
+// before the chunk is reused). BTRFS_STREAM_NO_BATCH=1 turns batching off (every call direct).
+import { closeSync, fchmodSync, ftruncateSync, writevSync } from 'node:fs'
+import { constants as osc } from 'node:os'
+import { errnoError } from '../errors.js'
+import { displayPath } from './path-guard.js'
+import { C, missingSyscalls, sys } from './sys.js'
+
+/** Virtual fds: SLOT_BASE + slot. Real fds never get this high (RLIMIT_NOFILE caps them far lower). */
+const SLOT_BASE = 0x40000000
+const SLOTS = 4096
+const NO_NAME = 0xffffffff
+const HEADER = 80
+const AT_FDCWD = -100
+/** Records staged before they are handed to the thread: enough to amortise the hand-over. */
+const BATCH_RECORDS = 32
+/** Payload bytes staged before they are handed over: a big write should start at once. */
+const BATCH_BYTES = 256 * 1024
+const STAGING = 256 * 1024
+/** Room always left for one more record with two maximal names. */
+const RECORD_MAX = HEADER + 2 * 4096 + 8
+
+const enum Code {
+  Openat2 = 1,
+  Reopen = 2,
+  RequireType = 3,
+  Close = 4,
+  Mkdirat = 5,
+  Mknodat = 6,
+  Symlinkat = 7,
+  Linkat = 8,
+  Renameat2 = 9,
+  Unlinkat = 10,
+  Fchownat = 11,
+  Fchmodat2 = 12,
+  Fchmod = 13,
+  Utimensat = 14,
+  Pwritev = 15,
+  Ftruncate = 16,
+  EncodedWrite = 17,
+}
+
+/** A queued record failed; everything queued after it was skipped. */
+export class QueueFailure extends Error {
+  constructor(
+    readonly tag: number,
+    readonly errno: number,
+  ) {
+    super(`queued syscall of command #${tag} failed (errno ${errno})`)
+  }
+}
+
+function isVirtual(fd: number): boolean {
+  return fd >= SLOT_BASE
+}
+
+export class QueuedOps {
+  /**
+   * Tag written into each record: the sequence number of the command being applied. Tags never
+   * decrease along the queue, which is what lets waitBelow() release input chunk by chunk.
+   */
+  tag = 0
+  /** Set while the session replays commands after a QueueFailure: every call is direct. */
+  replaying = false
+  /** Read per receive, so a test can compare both ways in one process. */
+  #off = process.env.BTRFS_STREAM_NO_BATCH === '1'
+  #queue: BtrfsNative.OpQueue | undefined
+  readonly #buf = Buffer.allocUnsafeSlow(STAGING)
+  readonly #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, STAGING)
+  #len = 0
+  #count = 0
+  #data: Uint8Array[] = []
+  #dataBytes = 0
+  /** Payloads of submitted batches with the highest tag among their records, referenced until run. */
+  #inflight: { tag: number; data: Uint8Array[] }[] = []
+  #submitted = false
+  #floor = 0
+  /** Highest tag among the staged records. */
+  #maxTag = 0
+  readonly #free: number[] = []
+  readonly #live = new Uint8Array(SLOTS)
+
+  constructor() {
+    for (let s = SLOTS - 1; s >= 0; s--) this.#free.push(s)
+  }
+
+  /** Every call runs synchronously on this thread (replaying, or batching off). */
+  get direct(): boolean {
+    return this.#off || this.replaying
+  }
+
+  /** From now on every call is direct (after running what is queued; may throw QueueFailure). */
+  stopBatching(): void {
+    this.#drain(true)
+    this.#off = true
+  }
+
+  // ---- queued calls (direct when `direct`) ----
+
+  openat2(dirFd: number, path: Buffer, flags: number, mode: number, resolve: number): number {
+    if (this.direct || path.includes(0)) return sys.openat2(this.real(dirFd), path, flags, mode, resolve)
+    const slot = this.#slot()
+    const at = this.#record(Code.Openat2, dirFd, 0, flags, mode, SLOT_BASE + slot, path, undefined)
+    this.#i64(at + 48, resolve)
+    this.#commit()
+    return SLOT_BASE + slot
+  }
+
+  /** Opens the inode behind `fd` (an O_PATH fd) again with `flags`, through /proc/self/fd. */
+  reopen(fd: number, flags: number): number {
+    if (this.direct) return sys.openat2(AT_FDCWD, Buffer.from(`/proc/self/fd/${this.real(fd)}`), flags, 0, 0)
+    const slot = this.#slot()
+    this.#record(Code.Reopen, fd, 0, flags, 0, SLOT_BASE + slot, undefined, undefined)
+    this.#commit()
+    return SLOT_BASE + slot
+  }
+
+  /** Fails (ELOOP, EISDIR or EINVAL, naming `path`) unless `fd` is a regular file. */
+  requireRegular(fd: number, path: Buffer): void {
+    if (!this.direct) {
+      this.#record(Code.RequireType, fd, 0, 0, C.S_IFREG, -1, undefined, undefined)
+      return this.#commit()
+    }
+    const type = sys.fstatOwner(this.real(fd))[0] & C.S_IFMT
+    if (type === C.S_IFREG) return
+    const errno = type === C.S_IFLNK ? osc.errno.ELOOP : type === C.S_IFDIR ? osc.errno.EISDIR : osc.errno.EINVAL
+    throw errnoError(errno, { syscall: 'open', message: 'not a regular file', path: displayPath(path) })
+  }
+
+  close(fd: number): void {
+    if (isVirtual(fd)) {
+      const slot = fd - SLOT_BASE
+      // Not live: its fd was closed when a failure reset the queue.
+      if (!this.#live[slot]) return
+      this.#live[slot] = 0
+      // Reusing the slot is safe: records run in order, so its Close runs before a new open.
+      this.#free.push(slot)
+    } else if (this.direct) {
+      return closeSync(fd)
+    }
+    this.#record(Code.Close, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#commit()
+    if (this.direct) this.#drain(true)
+  }
+
+  mkdirat(dirFd: number, name: Buffer, mode: number): void {
+    if (this.direct || name.includes(0)) return sys.mkdirat(this.real(dirFd), name, mode)
+    this.#record(Code.Mkdirat, dirFd, 0, 0, mode, -1, name, undefined)
+    this.#commit()
+  }
+
+  mknodat(dirFd: number, name: Buffer, mode: number, rdev: bigint): void {
+    if (this.direct || name.includes(0)) return sys.mknodat(this.real(dirFd), name, mode, rdev)
+    const at = this.#record(Code.Mknodat, dirFd, 0, 0, mode, -1, name, undefined)
+    this.#view.setBigUint64(at + 48, rdev, true)
+    this.#commit()
+  }
+
+  symlinkat(target: Buffer, dirFd: number, name: Buffer): void {
+    if (this.direct || name.includes(0) || target.includes(0)) return sys.symlinkat(target, this.real(dirFd), name)
+    this.#record(Code.Symlinkat, dirFd, 0, 0, 0, -1, name, target)
+    this.#commit()
+  }
+
+  linkat(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
+    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+      return sys.linkat(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
+    }
+    this.#record(Code.Linkat, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
+    this.#commit()
+  }
+
+  renameat2(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
+    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+      return sys.renameat2(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
+    }
+    this.#record(Code.Renameat2, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
+    this.#commit()
+  }
+
+  unlinkat(dirFd: number, name: Buffer, flags: number): void {
+    if (this.direct || name.includes(0)) return sys.unlinkat(this.real(dirFd), name, flags)
+    this.#record(Code.Unlinkat, dirFd, 0, flags, 0, -1, name, undefined)
+    this.#commit()
+  }
+
+  fchownat(dirFd: number, name: Buffer, uid: number, gid: number, flags: number): void {
+    if (this.direct || name.includes(0)) return sys.fchownat(this.real(dirFd), name, uid, gid, flags)
+    const at = this.#record(Code.Fchownat, dirFd, 0, flags, 0, -1, name, undefined)
+    this.#i64(at + 48, uid)
+    this.#i64(at + 56, gid)
+    this.#commit()
+  }
+
+  /** fchown of the fd itself. */
+  fchown(fd: number, uid: number, gid: number): void {
+    this.fchownat(fd, EMPTY, uid, gid, C.AT_EMPTY_PATH)
+  }
+
+  fchmodat2(dirFd: number, name: Buffer, mode: number, flags: number): void {
+    if (this.direct || name.includes(0) || missingSyscalls.has('fchmodat2')) return sys.fchmodat2(this.real(dirFd), name, mode, flags)
+    this.#record(Code.Fchmodat2, dirFd, 0, flags, mode, -1, name, undefined)
+    this.#commit()
+  }
+
+  fchmod(fd: number, mode: number): void {
+    if (this.direct) return fchmodSync(this.real(fd), mode)
+    this.#record(Code.Fchmod, fd, 0, 0, mode, -1, undefined, undefined)
+    this.#commit()
+  }
+
+  /** name null: the fd itself. */
+  utimensat(dirFd: number, name: Buffer | null, aSec: bigint, aNsec: number, mSec: bigint, mNsec: number, flags: number): void {
+    if (this.direct || (name !== null && name.includes(0))) {
+      return sys.utimensat(this.real(dirFd), name, aSec, aNsec, mSec, mNsec, flags)
+    }
+    const at = this.#record(Code.Utimensat, dirFd, 0, flags, 0, -1, name ?? undefined, undefined)
+    const v = this.#view
+    v.setBigInt64(at + 48, aSec, true)
+    this.#i64(at + 56, aNsec)
+    v.setBigInt64(at + 64, mSec, true)
+    this.#i64(at + 72, mNsec)
+    this.#commit()
+  }
+
+  ftruncate(fd: number, size: number): void {
+    if (this.direct) return ftruncateSync(this.real(fd), size)
+    const at = this.#record(Code.Ftruncate, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#i64(at + 48, size)
+    this.#commit()
+  }
+
+  /**
+   * Writes `parts` at `offset`; returns the bytes written. Queued, a short write counts as a
+   * failure (the replay loops on it); direct, one pwrite/pwritev that may write less.
+   */
+  pwritev(fd: number, parts: Uint8Array[], offset: number): number {
+    if (this.direct) {
+      const real = this.real(fd)
+      return parts.length === 1 ? sys.pwrite(real, parts[0], offset) : writevSync(real, parts, offset)
+    }
+    let total = 0
+    for (const p of parts) total += p.length
+    const at = this.#record(Code.Pwritev, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#view.setUint32(at + 36, this.#data.length, true)
+    this.#view.setUint32(at + 40, parts.length, true)
+    for (const p of parts) this.#data.push(p)
+    this.#dataBytes += total
+    this.#i64(at + 48, offset)
+    this.#commit()
+    return total
+  }
+
+  /** BTRFS_IOC_ENCODED_WRITE of `data` (see the addon's ioctlEncodedWrite). */
+  encodedWrite(fd: number, data: Uint8Array, offset: number, len: number, unencodedLen: number, unencodedOffset: number, compression: number, encryption: number): void {
+    if (this.direct) {
+      sys.ioctlEncodedWrite(this.real(fd), data, offset, len, unencodedLen, unencodedOffset, compression, encryption)
+      return
+    }
+    const at = this.#record(Code.EncodedWrite, fd, 0, compression, encryption, -1, undefined, undefined)
+    this.#view.setUint32(at + 36, this.#data.length, true)
+    this.#data.push(data)
+    this.#dataBytes += data.length
+    this.#i64(at + 48, offset)
+    this.#i64(at + 56, len)
+    this.#i64(at + 64, unencodedLen)
+    this.#i64(at + 72, unencodedOffset)
+    this.#commit()
+  }
+
+  // ---- draining ----
+
+  /**
+   * The real fd behind `fd` once everything queued so far has run; throws QueueFailure when a
+   * queued record failed. Everything not queued above goes through this.
+   */
+  real(fd: number): number {
+    this.#drain(true)
+    if (!isVirtual(fd)) return fd
+    const real = this.#queue!.fd(fd - SLOT_BASE)
+    if (real < 0) throw new Error(`internal: virtual fd ${fd} has no open file`)
+    return real
+  }
+
+  /** A new queue: every tag below `tag` belongs to an earlier one, which has run. */
+  start(tag: number): void {
+    this.tag = tag
+    this.#floor = tag
+  }
+
+  /**
+   * Waits until every record tagged below `tag` has run (the queue's thread goes on with the
+   * rest: no bubble); throws QueueFailure when a record failed.
+   */
+  waitBelow(tag: number): void {
+    if (tag <= this.#floor || (this.#queue === undefined && this.#count === 0)) return
+    if (this.#count > 0) this.#submit()
+    const failure = this.#queue!.waitBelow(tag)
+    if (failure) throw new QueueFailure(failure[0], failure[1])
+    this.#release(this.doneBelow())
+  }
+
+  /** Every record tagged below this has run (no waiting). */
+  doneBelow(): number {
+    return this.#queue === undefined ? this.tag : Math.max(this.#floor, this.#queue.doneBelow())
+  }
+
+  /** Runs everything queued; returns the failure, if any, instead of throwing it. */
+  settle(): QueueFailure | undefined {
+    try {
+      this.#drain(true)
+      return undefined
+    } catch (err) {
+      if (err instanceof QueueFailure) return err
+      throw err
+    }
+  }
+
+  /** After a QueueFailure: closes every fd the queue opened; their virtual fds become no-ops. */
+  recover(): void {
+    this.#drain(false)
+    this.#queue?.reset()
+    this.#live.fill(0)
+    this.#free.length = 0
+    for (let s = SLOTS - 1; s >= 0; s--) this.#free.push(s)
+  }
+
+  /** Runs what is queued (a failure is ignored: the caller is abandoning) and stops the thread. */
+  shutdown(): void {
+    this.#drain(false)
+    this.#queue?.close()
+    this.#queue = undefined
+    this.#live.fill(0)
+  }
+
+  #drain(throwFailure: boolean): void {
+    if (this.#count > 0) this.#submit()
+    if (!this.#submitted) return
+    this.#submitted = false
+    const failure = this.#queue!.wait()
+    this.#inflight.length = 0
+    if (failure && throwFailure) throw new QueueFailure(failure[0], failure[1])
+  }
+
+  #submit(): void {
+    this.#queue ??= new (sys.OpQueue)()
+    this.#queue.submit(this.#buf, this.#len, this.#data)
+    if (this.#data.length > 0) this.#inflight.push({ tag: this.#maxTag, data: this.#data })
+    this.#data = []
+    this.#dataBytes = 0
+    this.#len = 0
+    this.#count = 0
+    this.#submitted = true
+  }
+
+  /** Drops the payloads of batches whose records have all run. */
+  #release(doneBelow: number): void {
+    const inflight = this.#inflight
+    let n = 0
+    while (n < inflight.length && inflight[n].tag < doneBelow) n++
+    if (n > 0) inflight.splice(0, n)
+  }
+
+  #commit(): void {
+    if (++this.#count >= BATCH_RECORDS || this.#dataBytes >= BATCH_BYTES || this.#len > STAGING - RECORD_MAX) this.#submit()
+  }
+
+  #slot(): number {
+    const slot = this.#free.pop()
+    if (slot === undefined) throw new Error('internal: every queued fd slot is in use')
+    this.#live[slot] = 1
+    return slot
+  }
+
+  /** Writes a record header and its names; returns the record's offset. */
+  #record(code: Code, fdA: number, fdB: number, flags: number, mode: number, outSlot: number, a: Buffer | undefined, b: Buffer | undefined): number {
+    const v = this.#view
+    const at = this.#len
+    v.setUint32(at, code, true)
+    v.setUint32(at + 4, this.tag, true)
+    if (this.tag > this.#maxTag) this.#maxTag = this.tag
+    v.setInt32(at + 8, fdA, true)
+    v.setInt32(at + 12, fdB, true)
+    v.setInt32(at + 16, flags, true)
+    v.setInt32(at + 20, mode, true)
+    v.setInt32(at + 24, outSlot < 0 ? -1 : outSlot - SLOT_BASE, true)
+    v.setUint32(at + 28, a === undefined ? NO_NAME : a.length, true)
+    v.setUint32(at + 32, b === undefined ? NO_NAME : b.length, true)
+    v.setUint32(at + 36, 0, true)
+    v.setUint32(at + 40, 0, true)
+    let p = at + HEADER
+    if (a !== undefined) {
+      this.#buf.set(a, p)
+      p += a.length
+      this.#buf[p++] = 0
+    }
+    if (b !== undefined) {
+      this.#buf.set(b, p)
+      p += b.length
+      this.#buf[p++] = 0
+    }
+    this.#len = (p + 7) & ~7
+    return at
+  }
+
+  /** A non-negative integer below 2^53 as a little-endian 64-bit field (no BigInt per call). */
+  #i64(at: number, n: number): void {
+    this.#view.setUint32(at, n >>> 0, true)
+    this.#view.setUint32(at + 4, Math.floor(n / 4294967296), true)
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
