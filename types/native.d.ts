@@ -1,7 +1,8 @@
 // The hand-written contract of the C++ addon (native/*.cc). Only lib/native.ts loads it. Every
 // function wraps one syscall or ioctl, except startSend/startSplice, which run one blocking
-// call each on a dedicated thread, and the crc32c* functions, pure computation chosen by
-// measurement over the TypeScript CRC. Failures throw or reject with { message, errno
+// call each on a dedicated thread, OpQueue, which runs records of one syscall each in order on
+// its own thread (no decisions beyond stopping at the first failure), and the crc32c*
+// functions, pure computation chosen by measurement over the TypeScript CRC. Failures throw or reject with { message, errno
 // (negative), syscall, ioctl? }.
 
 declare namespace BtrfsNative {

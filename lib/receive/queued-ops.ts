@@ -307,6 +307,8 @@ export class QueuedOps {
    */
   waitBelow(tag: number): void {
     if (tag <= this.#floor || (this.#queue === undefined && this.#count === 0)) return
+    // Direct calls have all run; whatever was queued before batching stopped was drained then.
+    if (this.direct) return
     if (this.#count > 0) this.#submit()
     const failure = this.#queue!.waitBelow(tag)
     if (failure) throw new QueueFailure(failure[0], failure[1])
@@ -315,7 +317,8 @@ export class QueuedOps {
 
   /** Every record tagged below this has run (no waiting). */
   doneBelow(): number {
-    return this.#queue === undefined ? this.tag : Math.max(this.#floor, this.#queue.doneBelow())
+    if (this.direct || this.#queue === undefined) return this.tag
+    return Math.max(this.#floor, this.#queue.doneBelow())
   }
 
   /** Runs everything queued; returns the failure, if any, instead of throwing it. */

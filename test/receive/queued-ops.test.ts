@@ -246,6 +246,24 @@ describeBtrfs('receive: the syscall queue fails and falls back exactly as direct
     expect(String(got.error?.message)).toMatch(/EEXIST/)
   })
 
+  test('WRITEs to two files back to back both land (the first one is written before its fd is let go)', async () => {
+    const got = await expectSameAsDirect(
+      stream([
+        { type: 'mkfile', path: b('a'), ino: 257n },
+        { type: 'mkfile', path: b('b'), ino: 258n },
+        { type: 'write', path: b('a'), fileOffset: 0, data: b('first file\n') },
+        { type: 'write', path: b('b'), fileOffset: 0, data: b('second file\n') },
+        { type: 'write', path: b('a'), fileOffset: 11, data: b('more\n') },
+        utimes(b('a'), 1),
+        utimes(b('b'), 2),
+        utimes(b(''), 3),
+      ]),
+    )
+    expect(got.error).toBeUndefined()
+    expect(got.tree).toMatch(/^a t=100000 .* s=16 /m)
+    expect(got.tree).toMatch(/^b t=100000 .* s=12 /m)
+  })
+
   test('maxErrors 0: every failure is reported in stream order, the same list as the direct receiver', async () => {
     const got = await expectSameAsDirect(
       stream([
