@@ -138,15 +138,29 @@ bool ByteRange(napi_env env, napi_value arr, napi_value startV, napi_value endV,
   return true;
 }
 
+// Fetches exactly `n` arguments into argv; false (a TypeError showing `usage` is pending) when
+// fewer were passed.
+bool Args(napi_env env, napi_callback_info info, size_t n, napi_value* argv, const char* usage) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= n) return true;
+  napi_throw_type_error(env, nullptr, usage);
+  return false;
+}
+
+// The send-stream CRC of a command frame at f with a body of bodyLen bytes: header bytes 0-5,
+// the crc field (6-9) as zeros, then the body.
+uint32_t FrameCrc(const uint8_t* f, size_t bodyLen) {
+  static const uint8_t zeros[4] = {0, 0, 0, 0};
+  uint32_t c = update(0, f, 6);
+  c = update(c, zeros, 4);
+  return update(c, f + 10, bodyLen);
+}
+
 // crc32c(crc, bytes, start, end) -> number
 napi_value Crc32c(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 4) {
-    napi_throw_type_error(env, nullptr, "crc32c(crc, Uint8Array, start, end)");
-    return nullptr;
-  }
+  if (!Args(env, info, 4, argv, "crc32c(crc, Uint8Array, start, end)")) return nullptr;
   uint32_t crc = 0;
   if (napi_get_value_uint32(env, argv[0], &crc) != napi_ok) {
     napi_throw_type_error(env, nullptr, "crc32c: crc must be a number");
@@ -163,13 +177,8 @@ napi_value Crc32c(napi_env env, napi_callback_info info) {
 // crc32cCommand(bytes, start, end) -> number: the send-stream CRC of the command frame
 // bytes[start, end), whose 4-byte crc field (at +6) counts as zero. One call per command.
 napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) {
-    napi_throw_type_error(env, nullptr, "crc32cCommand(Uint8Array, start, end)");
-    return nullptr;
-  }
+  if (!Args(env, info, 3, argv, "crc32cCommand(Uint8Array, start, end)")) return nullptr;
   const uint8_t* data;
   size_t start, end;
   if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
@@ -177,12 +186,8 @@ napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, nullptr, "crc32cCommand: a command frame has at least 10 bytes");
     return nullptr;
   }
-  static const uint8_t zeros[4] = {0, 0, 0, 0};
-  uint32_t c = update(0, data + start, 6);
-  c = update(c, zeros, 4);
-  c = update(c, data + start + 10, end - start - 10);
   napi_value result;
-  napi_create_uint32(env, c, &result);
+  napi_create_uint32(env, FrameCrc(data + start, end - start - 10), &result);
   return result;
 }
 
@@ -192,13 +197,8 @@ napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
 // Returns the offset where it stopped with all frames before it verified, or -(q + 1) when the
 // frame at q fails its CRC. One call per chunk instead of one per command.
 napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 4) {
-    napi_throw_type_error(env, nullptr, "crc32cFrames(Uint8Array, start, end, maxLen)");
-    return nullptr;
-  }
+  if (!Args(env, info, 4, argv, "crc32cFrames(Uint8Array, start, end, maxLen)")) return nullptr;
   const uint8_t* data;
   size_t start, end;
   if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
@@ -207,7 +207,6 @@ napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "crc32cFrames: maxLen must be a number");
     return nullptr;
   }
-  static const uint8_t zeros[4] = {0, 0, 0, 0};
   size_t q = start;
   bool bad = false;
   while (end - q >= 10) {
@@ -215,10 +214,7 @@ napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
     uint32_t len = uint32_t(f[0]) | uint32_t(f[1]) << 8 | uint32_t(f[2]) << 16 | uint32_t(f[3]) << 24;
     if (static_cast<int64_t>(len) > maxLen || end - q - 10 < len) break;
     uint32_t stored = uint32_t(f[6]) | uint32_t(f[7]) << 8 | uint32_t(f[8]) << 16 | uint32_t(f[9]) << 24;
-    uint32_t c = update(0, f, 6);
-    c = update(c, zeros, 4);
-    c = update(c, f + 10, len);
-    if (c != stored) {
+    if (FrameCrc(f, len) != stored) {
       bad = true;
       break;
     }
