@@ -118,7 +118,11 @@ export class Applier {
         const from = this.#at(cmd.path)
         const to = this.tree.at(cmd.pathTo)
         this.ops.renameat2(from.dirFd, from.leaf, to.dirFd, to.leaf, 0)
-        this.#renamed(cmd.path, cmd.pathTo)
+        this.tree.invalidate(cmd.path)
+        this.tree.invalidate(cmd.pathTo)
+        this.files.renamed(cmd.path, cmd.pathTo)
+        this.#renameDeferred(cmd.path, cmd.pathTo)
+        this.#dropCloneSource()
         return
       }
       case 'link': {
@@ -210,12 +214,8 @@ export class Applier {
 
   /** Closes every fd without applying anything (error path). */
   close(): void {
-    this.#pending = undefined
-    this.ops.recover()
-    this.files.close()
-    this.#dropCloneSource()
+    this.recover()
     this.#deferredFlags.clear()
-    this.tree.close()
     this.ops.shutdown()
   }
 
@@ -321,15 +321,6 @@ export class Applier {
     }
     // Nothing to invalidate: a cached directory at `to` would have made the create fail (EEXIST).
     return true
-  }
-
-  /** Bookkeeping after `from` was renamed to `to`: caches and deferred flags follow the inode. */
-  #renamed(from: Buffer, to: Buffer): void {
-    this.tree.invalidate(from)
-    this.tree.invalidate(to)
-    this.files.renamed(from, to)
-    this.#renameDeferred(from, to)
-    this.#dropCloneSource()
   }
 
   #chmod(path: Buffer, mode: number): void {
