@@ -171,7 +171,9 @@ export class Session {
   async #replay(current: Current, tag: number): Promise<void> {
     const { applier } = current
     const journal = current.journal
-    const from = tag - (this.#seq - journal.length)
+    // A failed record's command is never trimmed (trimming only drops commands whose records
+    // have all run); the bound is only a guard.
+    const from = Math.max(0, tag - (this.#seq - journal.length))
     current.journal = []
     applier.fused = false
     applier.recover()
@@ -253,8 +255,6 @@ export class Session {
   forgetLast(): void {
     this.#last = undefined
   }
-
-
 
   /** End of input: finishes the subvolume in progress (the decoder already vouched for END). */
   async close(): Promise<void> {
