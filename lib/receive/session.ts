@@ -181,13 +181,7 @@ export class Session {
     try {
       for (let j = from; j < journal.length; j++) {
         const cmd = journal[j]
-        if (cmd.type !== 'write') {
-          try {
-            applier.flush()
-          } catch (err) {
-            this.#failed(current, undefined, err)
-          }
-        }
+        if (cmd.type !== 'write') this.#flushDirect(current)
         try {
           const pending = applier.apply(cmd, journal, j)
           if (applier.fused) {
@@ -200,23 +194,33 @@ export class Session {
         }
       }
       // Nothing replayed may stay gathered: its journal is gone.
-      try {
-        applier.flush()
-      } catch (err) {
-        this.#failed(current, undefined, err)
-      }
+      this.#flushDirect(current)
     } finally {
       applier.ops.replaying = false
     }
   }
 
-  /** Runs everything queued, replaying on a failure; afterwards the journal is empty. */
-  async #settle(current: Current): Promise<void> {
+  /** Replaying: gathered writes land now, a failure counts against their WRITE. */
+  #flushDirect(current: Current): void {
+    try {
+      current.applier.flush()
+    } catch (err) {
+      this.#failed(current, undefined, err)
+    }
+  }
+
+  /** Hands gathered writes on (queued, or written when direct); a failure is handled as any. */
+  async #flush(current: Current): Promise<void> {
     try {
       current.applier.flush()
     } catch (err) {
       await this.#onError(current, undefined, err)
     }
+  }
+
+  /** Runs everything queued, replaying on a failure; afterwards the journal is empty. */
+  async #settle(current: Current): Promise<void> {
+    await this.#flush(current)
     const failure = current.applier.ops.settle()
     if (failure !== undefined) await this.#replay(current, failure.tag)
     current.journal = []
@@ -230,11 +234,7 @@ export class Session {
   async endChunk(): Promise<void> {
     const current = this.#current
     if (!current) return
-    try {
-      current.applier.flush()
-    } catch (err) {
-      await this.#onError(current, undefined, err)
-    }
+    await this.#flush(current)
     const boundary = this.#chunkBoundary
     this.#chunkBoundary = this.#seq
     try {
