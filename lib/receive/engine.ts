@@ -119,8 +119,9 @@ export class ReceiveEngine {
     await session.endChunk()
     this.checkAbort()
     this.bytes += chunk.length
-    // Before returning: the last command's path points into the chunk.
     this.#progress(false)
+    // The last command may point into this chunk, which is released after the next one.
+    session.detachLast()
     return true
   }
 

@@ -56,7 +56,10 @@ export class Session {
   readonly #options: SessionOptions
   readonly #hooks: SessionHooks
   #current: Current | undefined
+  /** Points into its input chunk: dropped by detachLast() before that chunk is released. */
   #last: Command | undefined
+  /** lastPath of a command detachLast() dropped. */
+  #lastText: string | undefined
   #failures = 0
   /** Sequence number (record tag) of the next file command. */
   #seq = 0
@@ -70,10 +73,11 @@ export class Session {
     this.#hooks = hooks
   }
 
-  /** Display form of the last applied command's path; only valid while its input chunk is. */
+  /** Display form of the last applied command's path. */
   get lastPath(): string | undefined {
     const cmd = this.#last
-    return cmd && 'path' in cmd ? displayPath(cmd.path) : undefined
+    if (cmd === undefined) return this.#lastText
+    return 'path' in cmd ? displayPath(cmd.path) : undefined
   }
 
   get currentName(): string | undefined {
@@ -251,9 +255,19 @@ export class Session {
     if (current) await this.#settle(current)
   }
 
-  /** Drops the reference to the last command (its input chunk is about to be reused). */
+  /**
+   * Keeps only the text of the last command's path: its input chunk is released while later
+   * chunks may bring no complete command (a long WRITE), and progress still shows its path.
+   */
+  detachLast(): void {
+    this.#lastText = this.lastPath
+    this.#last = undefined
+  }
+
+  /** Forgets the last command (the receive is over). */
   forgetLast(): void {
     this.#last = undefined
+    this.#lastText = undefined
   }
 
   /** End of input: finishes the subvolume in progress (the decoder already vouched for END). */

@@ -88,6 +88,22 @@ describeBtrfs('receive: receiveFd (in-thread, as the CLI runs it)', { size: '1G'
     expect(digest(path.join(dest, 'snap1'), { rootMtime: false })).toBe(digest(snap1, { rootMtime: false }))
   })
 
+  test('progress during a long WRITE names its path after the chunk holding the command before it was handed back', async () => {
+    // A small MKFILE, then a 60 KiB WRITE spread over 15 chunks with no complete command: each
+    // of those chunks reports progress (interval 0) while the MKFILE's chunk is already released.
+    const uuid = randomBytes(16)
+    const bytes = new StreamEncoder().stream([
+      { type: 'subvol', path: b('progress'), uuid, ctransid: 1n },
+      { type: 'mkfile', path: b('long'), ino: 257n },
+      { type: 'write', path: b('long'), fileOffset: 0, data: randomBytes(60 << 10) },
+      { type: 'end' },
+    ])
+    const paths = new Set<string | undefined>()
+    const dest = freshDest('progress')
+    await receive(chunked(bytes, 4096), dest, { progressInterval: 0, onProgress: (p) => paths.add(p.path) })
+    expect(paths.has('long')).toBe(true)
+  })
+
   test('hostile and corrupt input: coded errors, nothing outside touched, nothing left behind', async () => {
     const enc = new StreamEncoder()
     const uuid = randomBytes(16)
