@@ -14,7 +14,7 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   // Each subcommand's modules load only when it runs: startup time is part of every run.
   dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: 'usage: btrfs-stream dump [-f FILE] [--json]', run: (a) => (require('./dump.js') as typeof import('./dump.js')).runDump(a) },
-  receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-f FILE] [-e] [-E N] DEST', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
+  receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-veqC] [-f FILE] [-E N] [-m ROOTMOUNT] [--force-decompress] DEST | --dump [-f FILE]', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
 }
 
 function overview(): string {

@@ -1,59 +1,101 @@
-// `btrfs-stream receive DEST [-f FILE] [-e] [-E N] …`: receiveFd() (receive() applied in this
-// thread) with btrfs receive's options.
-// On a TTY, stderr shows one progress line (bytes, rate, commands, current subvolume), redrawn
-// at most 5 times a second; otherwise it is quiet except for errors, which print as
+// `btrfs-stream receive [options] DEST`: a drop-in for `btrfs receive`, taking every option it
+// takes with the same meaning and printing its `At subvol`/`At snapshot` lines, over receiveFd()
+// (receive() applied in this thread). On a TTY, stderr also shows one progress line (bytes,
+// rate, commands, current subvolume), redrawn at most 5 times a second. Errors print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
 import fs from 'node:fs'
+import type { ReceivedSubvolume } from '../receive/incoming.js'
 import type { ReceiveProgress } from '../receive/options.js'
 import { receiveFd } from '../receive/receive-fd.js'
+import { ArgvError, parseArgv, type OptionSpec } from './argv.js'
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
 
 export const RECEIVE_USAGE = [
   'usage: btrfs-stream receive [options] DEST',
+  '       btrfs-stream receive --dump [options]',
   '',
   '    Receive the subvolume(s) of a btrfs send stream into directory DEST, as',
-  "    'btrfs receive' does: read-only, with received uuids, confined to DEST.",
+  "    'btrfs receive' does, with the same options: read-only, with received uuids,",
+  '    every path confined to DEST.',
   '',
-  '    -f FILE, --file FILE   read the stream from FILE instead of stdin',
+  '    -f FILE                read the stream from FILE instead of stdin (also --file)',
   '    -e                     stop at the first END command',
   '    -E N, --max-errors N   stop after N failed commands (default 1; 0 = never)',
-  '    --keep-partial         keep a failed subvolume (writable, not received)',
+  '    -C, --chroot           accepted: every path is already confined beneath DEST',
+  '                           (openat2 RESOLVE_BENEATH), which is stronger than chroot',
+  '    -m ROOTMOUNT           accepted (must be a directory): the mount is found from DEST',
   '    --force-decompress     decompress encoded writes instead of writing them as they are',
-  '    -q, --quiet            no progress line even on a terminal',
+  '    --dump                 print the stream as btrfs receive --dump does; no DEST',
+  '    -v                     also print each subvolume\'s received uuid and stransid',
+  '    -q, --quiet            print only errors: no At subvol lines, no progress line',
+  '    --keep-partial         keep a failed subvolume (writable, not received)',
   '    -h, --help             print this help',
+  '',
+  "    As btrfs receive, it prints 'At subvol NAME' (stderr) or 'At snapshot NAME' (stdout)",
+  '    for each subvolume; on a terminal, stderr also shows a progress line.',
   '',
 ].join('\n')
 
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'file', short: 'f', long: 'file', value: true },
+  { name: 'stopAtEnd', short: 'e', value: false },
+  { name: 'maxErrors', short: 'E', long: 'max-errors', value: true },
+  { name: 'chroot', short: 'C', long: 'chroot', value: false },
+  { name: 'rootMount', short: 'm', value: true },
+  { name: 'forceDecompress', long: 'force-decompress', value: false },
+  { name: 'dump', long: 'dump', value: false },
+  { name: 'verbose', short: 'v', value: false },
+  { name: 'quiet', short: 'q', long: 'quiet', value: false },
+  { name: 'keepPartial', long: 'keep-partial', value: false },
+  { name: 'help', short: 'h', long: 'help', value: false },
+]
+
 interface ReceiveArgs {
-  dest?: string
-  file?: string
+  dest: string | undefined
+  file: string | undefined
   stopAtEnd: boolean
   maxErrors: number
-  keepPartial: boolean
+  chroot: boolean
+  rootMount: string | undefined
   forceDecompress: boolean
-  quiet: boolean
+  dump: boolean
+  /** 0 with -q, 1 by default, one more per -v: btrfs receive's levels. */
+  verbosity: number
+  keepPartial: boolean
+  help: boolean
 }
 
-function parseArgs(args: string[]): ReceiveArgs | string {
-  const out: ReceiveArgs = { stopAtEnd: false, maxErrors: 1, keepPartial: false, forceDecompress: false, quiet: false }
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]
-    const value = (): string | undefined => (i + 1 < args.length ? args[++i] : undefined)
-    if (a === '-f' || a === '--file') {
-      const v = value()
-      if (v === undefined) return `option '${a}' requires an argument`
-      out.file = v
-    } else if (a.startsWith('--file=')) out.file = a.slice(7)
-    else if (a === '-e') out.stopAtEnd = true
-    else if (a === '-E' || a === '--max-errors' || a.startsWith('--max-errors=') || (a.startsWith('-E') && a.length > 2)) {
-      const v = a.startsWith('--max-errors=') ? a.slice(13) : a.startsWith('-E') && a.length > 2 ? a.slice(2) : value()
-      if (v === undefined || !/^\d+$/.test(v)) return `option '${a}' needs a non-negative number`
-      out.maxErrors = Number(v)
-    } else if (a === '--keep-partial') out.keepPartial = true
-    else if (a === '--force-decompress') out.forceDecompress = true
-    else if (a === '-q' || a === '--quiet') out.quiet = true
-    else if (a.startsWith('-') && a !== '-') return `unrecognized option '${a}'`
-    else if (out.dest === undefined) out.dest = a
-    else return `unexpected argument '${a}'`
+/** btrfs receive's options (see RECEIVE_USAGE); throws ArgvError on a usage mistake. */
+export function parseReceiveArgs(args: readonly string[]): ReceiveArgs {
+  const { options, operands } = parseArgv(args, OPTIONS)
+  const out: ReceiveArgs = {
+    dest: undefined, file: undefined, stopAtEnd: false, maxErrors: 1, chroot: false, rootMount: undefined,
+    forceDecompress: false, dump: false, verbosity: 1, keepPartial: false, help: false,
+  }
+  for (const { name, flag, value } of options) {
+    if (name === 'maxErrors') {
+      if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new ArgvError(`option '${flag}' needs a non-negative number, got '${value}'`)
+      out.maxErrors = Number(value)
+    } else if (name === 'file') out.file = value
+    else if (name === 'rootMount') out.rootMount = value
+    else if (name === 'verbose') out.verbosity++
+    else if (name === 'quiet') out.verbosity = 0
+    else (out as unknown as Record<string, boolean>)[name] = true
+  }
+  if (out.help) return out
+  if (out.dump) {
+    if (operands.length > 0) throw new ArgvError(`--dump takes no DEST, got '${operands[0]}'`)
+  } else {
+    if (operands.length === 0) throw new ArgvError('missing DEST')
+    if (operands.length > 1) throw new ArgvError(`unexpected argument '${operands[1]}'`)
+    out.dest = operands[0]
   }
   return out
 }
@@ -75,15 +117,51 @@ export function progressLine(p: ReceiveProgress, elapsedMs: number, width: numbe
   return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line
 }
 
+/** The lines btrfs receive prints for a received subvolume at its default and -v levels. */
+function announce(s: ReceivedSubvolume, verbosity: number): void {
+  if (verbosity < 1) return
+  if (s.kind === 'subvol') process.stderr.write(`At subvol ${s.name}\n`)
+  else process.stdout.write(`At snapshot ${s.name}\n`)
+  if (verbosity < 2) return
+  process.stderr.write(`receiving ${s.kind} ${s.name} uuid=${s.receivedUuid}, ${s.kind === 'subvol' ? 'stransid' : 'ctransid'}=${s.stransid}\n`)
+  process.stderr.write(`BTRFS_IOC_SET_RECEIVED_SUBVOL uuid=${s.receivedUuid}, stransid=${s.stransid}\n`)
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`ERROR: ${message}\n${RECEIVE_USAGE}`)
+  return 1
+}
+
 export async function runReceive(args: string[]): Promise<number> {
-  if (args.includes('-h') || args.includes('--help')) {
+  let parsed: ReceiveArgs
+  try {
+    parsed = parseReceiveArgs(args)
+  } catch (err) {
+    if (err instanceof ArgvError) return usageError(err.message)
+    throw err
+  }
+  if (parsed.help) {
     process.stdout.write(RECEIVE_USAGE)
     return 0
   }
-  const parsed = parseArgs(args)
-  if (typeof parsed === 'string' || parsed.dest === undefined) {
-    process.stderr.write(`ERROR: ${typeof parsed === 'string' ? parsed : 'missing DEST'}\n${RECEIVE_USAGE}`)
+  if (parsed.dump) {
+    // -E, -e, -C, -m and --force-decompress do not change what --dump prints.
+    return (require('./dump.js') as typeof import('./dump.js')).runDump(parsed.file === undefined ? [] : ['-f', parsed.file])
+  }
+  const dest = parsed.dest as string
+  if (parsed.rootMount !== undefined && !isDirectory(parsed.rootMount)) {
+    process.stderr.write(`ERROR: cannot open ${parsed.rootMount}: not a directory\n`)
     return 1
+  }
+  if (parsed.chroot && parsed.verbosity >= 1) {
+    let full: string
+    try {
+      full = fs.realpathSync(dest)
+    } catch (err) {
+      process.stderr.write(`ERROR: realpath(${dest}) failed: ${(err as Error).message}\n`)
+      return 1
+    }
+    process.stderr.write(`Chroot to ${full}\n`)
   }
   let fd: number
   if (parsed.file === undefined || parsed.file === '-') {
@@ -103,7 +181,7 @@ export async function runReceive(args: string[]): Promise<number> {
       return 1
     }
   }
-  const tty = !parsed.quiet && process.stderr.isTTY === true
+  const tty = parsed.verbosity >= 1 && process.stderr.isTTY === true
   const started = Date.now()
   let drawn = false
   const draw = (p: ReceiveProgress) => {
@@ -118,7 +196,7 @@ export async function runReceive(args: string[]): Promise<number> {
   try {
     // In this thread, not in a worker: see receive-fd.ts. A read still in flight on stdin is
     // left behind (we exit anyway); a file is closed only once its reads have settled.
-    const result = await receiveFd(fd, parsed.dest, {
+    const result = await receiveFd(fd, dest, {
       signal: controller.signal,
       maxErrors: parsed.maxErrors,
       stopAtEnd: parsed.stopAtEnd,
@@ -131,9 +209,9 @@ export async function runReceive(args: string[]): Promise<number> {
       },
     }, fd !== 0)
     if (drawn) process.stderr.write('\r\x1b[K')
+    for (const s of result.subvolumes) announce(s, parsed.verbosity)
     if (tty) {
       const secs = (Date.now() - started) / 1000
-      for (const s of result.subvolumes) process.stderr.write(`At subvol ${s.name}\n`)
       process.stderr.write(`received ${result.subvolumes.length} subvolume(s), ${human(result.bytes)} in ${secs.toFixed(1)} s\n`)
     }
     return 0
