@@ -2,6 +2,7 @@
 // progress, warning and result types, the option checks, and the worker options derived from
 // them. Kept apart from receive.ts so the in-thread path loads none of the worker plumbing.
 import { InvalidArgumentError } from '../errors.js'
+import { DEFAULT_MAX_COMMAND_LENGTH } from '../stream/constants.js'
 import type { ReceivedSubvolume } from './incoming.js'
 import type { WorkerOptions } from './protocol.js'
 import type { ReceiveError } from './receive-error.js'
@@ -49,6 +50,16 @@ export interface ReceiveResult {
   bytes: number
 }
 
+/** What an option left out means (the README's option table is checked against this). */
+export const RECEIVE_DEFAULTS = {
+  maxErrors: 1,
+  progressInterval: 200,
+  keepPartial: false,
+  stopAtEnd: false,
+  forceDecompress: false,
+  maxCommandLength: DEFAULT_MAX_COMMAND_LENGTH,
+} as const satisfies Partial<Record<keyof ReceiveOptions, unknown>>
+
 export function validate(dest: unknown, options: ReceiveOptions): void {
   if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
@@ -80,12 +91,12 @@ export function validate(dest: unknown, options: ReceiveOptions): void {
 /** The engine's options (see protocol.ts) for `options`; `verifyCrc` says who checks CRCs. */
 export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): WorkerOptions {
   return {
-    maxErrors: options.maxErrors ?? 1,
-    keepPartial: options.keepPartial ?? false,
-    stopAtEnd: options.stopAtEnd ?? false,
-    forceDecompress: options.forceDecompress ?? false,
-    maxCommandLength: options.maxCommandLength,
-    progressIntervalMs: options.progressInterval ?? 200,
+    maxErrors: options.maxErrors ?? RECEIVE_DEFAULTS.maxErrors,
+    keepPartial: options.keepPartial ?? RECEIVE_DEFAULTS.keepPartial,
+    stopAtEnd: options.stopAtEnd ?? RECEIVE_DEFAULTS.stopAtEnd,
+    forceDecompress: options.forceDecompress ?? RECEIVE_DEFAULTS.forceDecompress,
+    maxCommandLength: options.maxCommandLength ?? RECEIVE_DEFAULTS.maxCommandLength,
+    progressIntervalMs: options.progressInterval ?? RECEIVE_DEFAULTS.progressInterval,
     verifyCrc,
   }
 }
