@@ -34,6 +34,7 @@ export const RECEIVE_USAGE = [
   '    --force-decompress     decompress encoded writes instead of writing them as they are',
   '    --dump                 print the stream as btrfs receive --dump does; no DEST',
   '    -v                     also print each subvolume\'s received uuid and stransid',
+  '                           (not the per-command lines of btrfs receive -v)',
   '    -q, --quiet            print only errors: no At subvol lines, no progress line',
   '    --keep-partial         keep a failed subvolume (writable, not received)',
   '    -h, --help             print this help',
@@ -123,7 +124,9 @@ function announce(s: ReceivedSubvolume, verbosity: number): void {
   if (s.kind === 'subvol') process.stderr.write(`At subvol ${s.name}\n`)
   else process.stdout.write(`At snapshot ${s.name}\n`)
   if (verbosity < 2) return
-  process.stderr.write(`receiving ${s.kind} ${s.name} uuid=${s.receivedUuid}, ${s.kind === 'subvol' ? 'stransid' : 'ctransid'}=${s.stransid}\n`)
+  // btrfs receive's line for a snapshot also names the stream's parent uuid and ctransid, which
+  // the result does not carry: that line is left out rather than printed differently.
+  if (s.kind === 'subvol') process.stderr.write(`receiving subvol ${s.name} uuid=${s.receivedUuid}, stransid=${s.stransid}\n`)
   process.stderr.write(`BTRFS_IOC_SET_RECEIVED_SUBVOL uuid=${s.receivedUuid}, stransid=${s.stransid}\n`)
 }
 
