@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ERROR_CODES } from '../../lib/index.js'
+import { DEFAULT_MAX_COMMAND_LENGTH, ERROR_CODES, StreamDecoder, StreamEncoder } from '../../lib/index.js'
 import { RECEIVE_DEFAULTS } from '../../lib/receive/options.js'
 import { normalizeSendOptions } from '../../lib/send/options.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
@@ -31,6 +31,21 @@ const tables = optionTables(readme)
 const OPTION_TABLES: Record<string, { type: string; defaults: () => object }> = {
   Send: { type: 'SendOptions', defaults: () => normalizeSendOptions('/', {}) },
   Receive: { type: 'ReceiveOptions', defaults: () => RECEIVE_DEFAULTS },
+  'Parse, dump, encode (pure TypeScript)': { type: 'ParseOptions', defaults: () => ({ verifyCrc: decoderChecksCrc(), maxCommandLength: DEFAULT_MAX_COMMAND_LENGTH }) },
+}
+
+/** Whether a StreamDecoder made without options rejects a command whose CRC is wrong. */
+function decoderChecksCrc(): boolean {
+  const enc = new StreamEncoder()
+  const end = enc.encode({ type: 'end' })
+  end[end.length - 1] ^= 0xff
+  try {
+    new StreamDecoder().push(Buffer.concat([enc.header(), end]))
+    return false
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'BTRFS_STREAM_BAD_CRC') throw err
+    return true
+  }
 }
 
 test.each(Object.keys(ERROR_CODES))('README lists error code %s', (code) => {
