@@ -22,12 +22,18 @@ export class ProgressReporter {
     this.#callback = callback
   }
 
-  /** Reports `bytes` unless the last report was less than the interval ago (or `force`). */
-  report(bytes: number, force = false): void {
+  /** Reports `bytes` unless the last report was less than the interval ago. */
+  report(bytes: number): void {
     if (!this.#callback) return
     const now = Date.now()
-    if (!force && now - this.#last < PROGRESS_INTERVAL_MS) return
+    if (now - this.#last < PROGRESS_INTERVAL_MS) return
     this.#last = now
     this.#callback(this.total === undefined ? { bytes } : { bytes, total: this.total })
+  }
+
+  /** The last report: the stream is complete, so its size is the total. */
+  finish(bytes: number): void {
+    this.total = bytes
+    this.#callback?.({ bytes, total: bytes })
   }
 }

@@ -83,7 +83,7 @@ export class SendStream extends Readable {
     if (this.#next >= plan.parts.length) {
       void plan.close()
       this.#stopEstimate?.()
-      this.#progress.report(this.#bytesRead, true)
+      this.#progress.finish(this.#bytesRead)
       this.push(null)
       return
     }

@@ -51,7 +51,7 @@ export async function sendToFd(
     } finally {
       await plan.close()
     }
-    progress.report(total, true)
+    progress.finish(total)
     return total
   } finally {
     stopEstimate?.()
