@@ -1,5 +1,6 @@
-// Send progress as callers see it: { bytes, total? } reported at most every PROGRESS_INTERVAL_MS
-// and once more at the end, so a fast send never floods the callback. `total` is the estimate's
+// Send progress as callers see it: { bytes, total?, subvolume } reported at most every
+// PROGRESS_INTERVAL_MS, at the start of each subvolume and once more at the end, so a fast send
+// never floods the callback. `total` is the estimate's
 // byte count, known only once the estimate (a metadata-only send run alongside) has finished.
 
 export interface SendProgress {
@@ -7,6 +8,8 @@ export interface SendProgress {
   bytes: number
   /** Expected stream size (estimate()), once known. */
   total?: number
+  /** The subvolume being sent (its resolved path). */
+  subvolume: string
 }
 
 export type SendProgressCallback = (progress: SendProgress) => void
@@ -16,6 +19,7 @@ export const PROGRESS_INTERVAL_MS = 100
 export class ProgressReporter {
   #callback: SendProgressCallback | undefined
   #last = 0
+  #subvolume = ''
   total: number | undefined
 
   constructor(callback: SendProgressCallback | undefined) {
@@ -28,12 +32,25 @@ export class ProgressReporter {
     const now = Date.now()
     if (now - this.#last < PROGRESS_INTERVAL_MS) return
     this.#last = now
-    this.#callback(this.total === undefined ? { bytes } : { bytes, total: this.total })
+    this.#emit(bytes)
+  }
+
+  /** A subvolume starts: always reported. */
+  start(subvolume: string, bytes: number): void {
+    this.#subvolume = subvolume
+    this.#last = Date.now()
+    this.#emit(bytes)
   }
 
   /** The last report: the stream is complete, so its size is the total. */
   finish(bytes: number): void {
     this.total = bytes
-    this.#callback?.({ bytes, total: bytes })
+    this.#emit(bytes)
+  }
+
+  #emit(bytes: number): void {
+    const p: SendProgress = { bytes, subvolume: this.#subvolume }
+    if (this.total !== undefined) p.total = this.total
+    this.#callback?.(p)
   }
 }

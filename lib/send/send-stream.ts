@@ -88,6 +88,7 @@ export class SendStream extends Readable {
       return
     }
     const part = plan.parts[this.#next++]
+    this.#progress.start(part.subvol.path, this.#bytesRead)
     let pipe: { readFd: number; writeFd: number }
     try {
       pipe = createSendPipe()

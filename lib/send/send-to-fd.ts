@@ -46,6 +46,7 @@ export async function sendToFd(
       for (const part of plan.parts) {
         // An abort that arrived while planning (or between parts) has no job to interrupt yet.
         if (opts.signal?.aborted) throw aborted()
+        progress.start(part.subvol.path, total)
         total += await sendPart(part, outFd, opts.signal, (bytes) => progress.report(total + bytes))
       }
     } finally {
