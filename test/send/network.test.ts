@@ -171,6 +171,15 @@ else describeBtrfs('send and receive between two hosts (network namespaces)', { 
     return sender
   }
 
+  /** Sends mon again: it arrives whole (the receiver's log line `line` says so). */
+  async function retrySucceeds(line: number): Promise<void> {
+    const retry = startSender(mon, undefined)
+    expect(await retry.out.exited).toBe(0)
+    expect(await receiverSays(line)).toBe('received mon')
+    await expectReceivedEqual(mon)
+    await clearDest()
+  }
+
   function unthrottle(): void {
     hosts.exec(hosts.a, 'tc', ['qdisc', 'del', 'dev', hosts.devA, 'root'])
   }
@@ -202,11 +211,7 @@ else describeBtrfs('send and receive between two hosts (network namespaces)', { 
       hosts.restore()
       unthrottle()
     }
-    const retry = startSender(mon, undefined)
-    expect(await retry.out.exited).toBe(0)
-    expect(await receiverSays(seen + 1)).toBe('received mon')
-    await expectReceivedEqual(mon)
-    await clearDest()
+    await retrySucceeds(seen + 1)
   })
 
   test('the sender killed mid-stream: the receiver fails with BTRFS_STREAM_TRUNCATED, nothing is left; a retry succeeds', async () => {
@@ -220,25 +225,36 @@ else describeBtrfs('send and receive between two hosts (network namespaces)', { 
     } finally {
       unthrottle()
     }
-    const retry = startSender(mon, undefined)
-    expect(await retry.out.exited).toBe(0)
-    expect(await receiverSays(seen + 1)).toBe('received mon')
-    await expectReceivedEqual(mon)
-    await clearDest()
+    await retrySucceeds(seen + 1)
   })
 
-  test('ssh: the README lines, run on A against an sshd on B, deliver full and incremental', async () => {
+  test('ssh: the README lines, run on A against an sshd on B: killed mid-stream nothing is left; then full and incremental arrive', async () => {
     const sshd = startSshd()
     try {
       const lines = replace(SSH_LINES, [
-          ['ssh backup-host', `ssh -F ${path.join(tmp, 'ssh_config')} backup-host`],
-          ['/mnt/snaps/mon', mon],
-          ['/mnt/snaps/tue', tue],
-          ['/backup/snaps', dest],
+        ['ssh backup-host', `ssh -F ${path.join(tmp, 'ssh_config')} backup-host`],
+        ['/mnt/snaps/mon', mon],
+        ['/mnt/snaps/tue', tue],
+        ['/backup/snaps', dest],
       ])
-      for (const cmd of lines.trim().split('\n')) {
-        hosts.exec(hosts.a, 'env', [`PATH=${path.join(tmp, 'bin')}:${process.env.PATH}`, 'bash', '-o', 'pipefail', '-c', cmd])
+      const [full, incremental] = lines.trim().split('\n')
+      const shell = ['env', `PATH=${path.join(tmp, 'bin')}:${process.env.PATH}`, 'bash', '-o', 'pipefail', '-c']
+      // The full line, killed mid-stream (the whole local pipeline, ssh included): the remote
+      // receive sees its input end early and deletes the partial snapshot.
+      hosts.exec(hosts.a, 'tc', ['qdisc', 'add', 'dev', hosts.devA, 'root', 'tbf', 'rate', '16mbit', 'burst', '64kb', 'latency', '500ms'])
+      try {
+        const [cmd, ...args] = shell
+        const killed = hosts.spawnIn(hosts.a, cmd, [...args, full], { detached: true })
+        const exited = collect(killed).exited
+        await until(() => inDest().length > 0, 'the remote receive to start')
+        process.kill(-killed.pid!, 'SIGKILL')
+        await exited
+        await until(() => inDest().length === 0, 'the remote receive to delete its partial')
+      } finally {
+        unthrottle()
       }
+      // The retry, and the incremental after it.
+      for (const line of [full, incremental]) hosts.exec(hosts.a, shell[0], [...shell.slice(1), line])
       await expectReceivedEqual(mon)
       await expectReceivedEqual(tue)
     } finally {
