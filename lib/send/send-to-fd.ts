@@ -47,7 +47,7 @@ export async function sendToFd(
         // An abort that arrived while planning (or between parts) has no job to interrupt yet.
         if (opts.signal?.aborted) throw aborted()
         progress.start(part.subvol.path, total)
-        total += await sendPart(part, outFd, opts.signal, (bytes) => progress.report(total + bytes))
+        total += await sendPart(part, outFd, opts.signal, opts.onProgress && ((bytes) => progress.report(total + bytes)))
       }
     } finally {
       await plan.close()
@@ -59,7 +59,7 @@ export async function sendToFd(
   }
 }
 
-function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<number> {
+function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined, onBytes: ((bytes: number) => void) | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const addon = native()
     const pipe = createSendPipe()
@@ -122,7 +122,9 @@ function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined
       wake()
     }
     signal?.addEventListener('abort', onAbort, { once: true })
-    poll = setInterval(() => onBytes(spliceJob.bytes()), PROGRESS_INTERVAL_MS)
-    poll.unref()
+    if (onBytes) {
+      poll = setInterval(() => onBytes(spliceJob.bytes()), PROGRESS_INTERVAL_MS)
+      poll.unref()
+    }
   })
 }
