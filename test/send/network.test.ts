@@ -6,7 +6,7 @@
 // cut or a killed sender mid-stream fails with a code on both sides and leaves no received
 // subvolume; a retry then succeeds.
 import { execFileSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -143,10 +143,14 @@ else describeBtrfs('send and receive between two hosts (network namespaces)', { 
   /** Subvolumes in dest, with their received uuid. */
   function inDest(): Array<{ name: string; receivedUuid: string }> {
     // Hidden names included: a receive in progress lives under a temporary '.btrfs-receive-…' name.
-    return readdirSync(dest).map((name) => ({
-      name,
-      receivedUuid: subvolumeShow(path.join(dest, name)).receivedUuid,
-    }))
+    // A name can vanish between the listing and the look (a failed receive deleting its partial).
+    return readdirSync(dest).flatMap((name) => {
+      try {
+        return [{ name, receivedUuid: subvolumeShow(path.join(dest, name)).receivedUuid }]
+      } catch {
+        return existsSync(path.join(dest, name)) ? [{ name, receivedUuid: '?' }] : []
+      }
+    })
   }
 
   async function expectReceivedEqual(snap: string): Promise<void> {
