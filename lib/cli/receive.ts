@@ -8,6 +8,9 @@ import type { ReceivedSubvolume } from '../receive/incoming.js'
 import type { ReceiveProgress } from '../receive/options.js'
 import { receiveFd } from '../receive/receive-fd.js'
 import { ArgvError, parseArgv, type OptionSpec } from './argv.js'
+import { human, progressLine } from './progress.js'
+
+export { progressLine }
 
 function isDirectory(p: string): boolean {
   try {
@@ -99,23 +102,6 @@ export function parseReceiveArgs(args: readonly string[]): ReceiveArgs {
     out.dest = operands[0]
   }
   return out
-}
-
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
-}
-
-/** The progress line: bytes, rate, commands and the subvolume being received. */
-export function progressLine(p: ReceiveProgress, elapsedMs: number, width: number): string {
-  const rate = elapsedMs > 0 ? (p.bytes * 1000) / elapsedMs : 0
-  const line = `${human(p.bytes)} at ${human(rate)}/s, ${p.commands} commands, ${p.subvolumesDone} done${p.subvolume ? `, receiving ${p.subvolume}` : ''}`
-  return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line
 }
 
 /** The lines btrfs receive prints for a received subvolume at its default and -v levels. */

@@ -1,14 +1,14 @@
 // The parts of a Markdown file the docs tests check: fenced code blocks with their info strings,
 // and option tables (`| option | meaning |`) with the section they stand in.
 //
-// An info string is `LANG` or `LANG TAG: REASON`. LANG is one of ts, sh or text. TAG says what
+// An info string is `LANG` or `LANG TAG: REASON`. LANG is one of ts, js, sh or text. TAG says what
 // the tests do NOT do with the block, and REASON says why:
-//   not-run: REASON            type-checked (ts) or syntax-checked (sh), but not run
+//   not-run: REASON            type-checked (ts) or syntax-checked (js as an ES module, sh), but not run
 //   not-compiled: needs P…     ts whose imports (packages P…) are not dependencies here; the
 //                              test checks that they are indeed not installed
 // Everything else is checked and run. `text` blocks (synopses, trees) are neither.
 
-export type BlockLang = 'ts' | 'sh' | 'text'
+export type BlockLang = 'ts' | 'js' | 'sh' | 'text'
 
 export interface CodeBlock {
   lang: BlockLang
@@ -26,7 +26,7 @@ export interface OptionTable {
   rows: { option: string; meaning: string }[]
 }
 
-const LANGS: readonly string[] = ['ts', 'sh', 'text']
+const LANGS: readonly string[] = ['ts', 'js', 'sh', 'text']
 
 /** Every fenced block; throws on an info string this grammar does not know. */
 export function codeBlocks(markdown: string): CodeBlock[] {
@@ -37,7 +37,7 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     if (!open) continue
     const info = open[1].trim()
     const m = /^(\S+)(?:\s+(not-run|not-compiled):\s*(\S.*))?$/.exec(info)
-    if (!m || !LANGS.includes(m[1])) throw new Error(`README.md:${i + 1}: info string '${info}' is not 'ts|sh|text [not-run|not-compiled: reason]'`)
+    if (!m || !LANGS.includes(m[1])) throw new Error(`README.md:${i + 1}: info string '${info}' is not 'ts|js|sh|text [not-run|not-compiled: reason]'`)
     if (m[2] === 'not-compiled' && (m[1] !== 'ts' || !/^needs \S/.test(m[3]))) {
       throw new Error(`README.md:${i + 1}: not-compiled is for ts blocks and reads 'not-compiled: needs PACKAGE…'`)
     }

@@ -85,6 +85,19 @@ describe('README code blocks', () => {
     expect(spawnSync('bash', ['-n'], { input: b.code, encoding: 'utf8' }).stderr).toBe('')
   })
 
+  // js blocks are programs a test elsewhere runs as they stand (e.g. between two hosts): here they
+  // must at least parse as ES modules.
+  test.each(blocks.filter((b) => b.lang === 'js').map((b) => [b.line, b] as const))('README.md:%d (js) parses', (_line, b) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'btrfs-stream-readme-js-'))
+    try {
+      const file = path.join(dir, 'block.mjs')
+      writeFileSync(file, b.code)
+      expect(spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' }).stderr).toBe('')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test.each(tables.map((t) => [t.section, t] as const))('the option table under "%s" is checked against the code', (section, t) => {
     const mapped = OPTION_TABLES[section]
     if (!mapped) throw new Error(`README.md:${t.line}: add the options type and defaults of this table to OPTION_TABLES`)
