@@ -238,8 +238,11 @@ class UploadJob {
    * is kept on the upload's error as `cleanupError` rather than hiding the first failure.
    */
   async #bestEffort(operation: string, send: (client: S3Client) => Promise<unknown>): Promise<void> {
+    // More tries than a data request: an upload left open is billed until a lifecycle rule
+    // removes it, so outliving a short outage is worth the wait.
+    const retry = { ...this.#o.retry, attempts: Math.max(8, this.#o.retry?.attempts ?? 5) }
     try {
-      await withRetry(operation, this.#where, this.#o.retry ?? {}, undefined, () => send(this.#o.client))
+      await withRetry(operation, this.#where, retry, undefined, () => send(this.#o.client))
     } catch (err) {
       if (this.#failure instanceof Error && !('cleanupError' in this.#failure)) Object.assign(this.#failure, { cleanupError: err })
     }
