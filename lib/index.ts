@@ -12,8 +12,8 @@ export {
 export type { ErrorCode } from './errors.js'
 
 // send and subvolumes (lib/send/, lib/subvolume/)
-export { send, sendToFd, SendStream, kernelSendProtocol } from './send/index.js'
-export type { SendOptions, SubvolumeRef, SendTarget } from './send/index.js'
+export { send, sendToFd, SendStream, kernelSendProtocol, estimate } from './send/index.js'
+export type { SendOptions, SubvolumeRef, SendTarget, SendEstimate, EstimateOptions, SendProgress, SendProgressCallback } from './send/index.js'
 export * as subvolume from './subvolume/index.js'
 export type { SubvolumeInfo, SubvolumeEntry, SnapshotOptions, SetReadOnlyOptions } from './subvolume/index.js'
 export { formatUuid, parseUuid } from './uuid.js'

@@ -6,6 +6,9 @@
 import fs from 'node:fs'
 import type { ReceiveProgress } from '../receive/options.js'
 import { receiveFd } from '../receive/receive-fd.js'
+import { human, progressLine } from './progress.js'
+
+export { progressLine }
 
 export const RECEIVE_USAGE = [
   'usage: btrfs-stream receive [options] DEST',
@@ -56,23 +59,6 @@ function parseArgs(args: string[]): ReceiveArgs | string {
     else return `unexpected argument '${a}'`
   }
   return out
-}
-
-function human(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let i = 0
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024
-    i++
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
-}
-
-/** The progress line: bytes, rate, commands and the subvolume being received. */
-export function progressLine(p: ReceiveProgress, elapsedMs: number, width: number): string {
-  const rate = elapsedMs > 0 ? (p.bytes * 1000) / elapsedMs : 0
-  const line = `${human(p.bytes)} at ${human(rate)}/s, ${p.commands} commands, ${p.subvolumesDone} done${p.subvolume ? `, receiving ${p.subvolume}` : ''}`
-  return line.length > width - 1 ? line.slice(0, width - 2) + '…' : line
 }
 
 export async function runReceive(args: string[]): Promise<number> {

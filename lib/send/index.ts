@@ -11,4 +11,6 @@ export function send(subvolumes: string | string[], options: SendOptions = {}): 
 export { SendStream } from './send-stream.js'
 export { sendToFd, type SendTarget } from './send-to-fd.js'
 export { kernelSendProtocol } from './protocol.js'
+export { estimate, type SendEstimate, type EstimateOptions } from './estimate.js'
 export type { SendOptions, SubvolumeRef } from './options.js'
+export type { SendProgress, SendProgressCallback } from './progress.js'

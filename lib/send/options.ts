@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { describe } from '../subvolume/api.js'
+import type { SendProgressCallback } from './progress.js'
 
 /** A subvolume named by path, or by its numeric id on the same filesystem. */
 export type SubvolumeRef = string | bigint | number
@@ -23,6 +24,13 @@ export interface SendOptions {
   signal?: AbortSignal
   /** Readable buffer size in bytes (send() only). Default 2 MiB: reads and writes overlap. */
   highWaterMark?: number
+  /** Called with { bytes, total? } at most every 100 ms while sending, and once at the end. */
+  onProgress?: SendProgressCallback
+  /**
+   * Run estimate() alongside the send so that progress reports carry `total` (once the
+   * estimate has finished; a metadata-only send, usually a small fraction of the real one).
+   */
+  estimate?: boolean
 }
 
 export interface NormalizedSendOptions {
@@ -35,9 +43,11 @@ export interface NormalizedSendOptions {
   singleStream: boolean
   signal: AbortSignal | undefined
   highWaterMark: number
+  onProgress: SendProgressCallback | undefined
+  estimate: boolean
 }
 
-const KNOWN = new Set(['parent', 'cloneSources', 'protocol', 'compressed', 'noFileData', 'singleStream', 'signal', 'highWaterMark'])
+const KNOWN = new Set(['parent', 'cloneSources', 'protocol', 'compressed', 'noFileData', 'singleStream', 'signal', 'highWaterMark', 'onProgress', 'estimate'])
 
 function ref(value: unknown, name: string): SubvolumeRef {
   if (typeof value === 'string' && value.length > 0) return path.resolve(value)
@@ -92,6 +102,10 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
   if (hwm !== undefined && !(typeof hwm === 'number' && Number.isInteger(hwm) && hwm > 0)) {
     throw new InvalidArgumentError(`options.highWaterMark must be a positive integer, got ${describe(hwm)}`)
   }
+  const onProgress = o.onProgress
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new InvalidArgumentError(`options.onProgress must be a function, got ${describe(onProgress)}`)
+  }
   return {
     subvolumes: paths,
     parent: o.parent === undefined ? undefined : ref(o.parent, 'options.parent'),
@@ -102,5 +116,7 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
     singleStream: bool(o, 'singleStream'),
     signal: signal as AbortSignal | undefined,
     highWaterMark: (hwm as number | undefined) ?? 2 * 1024 * 1024,
+    onProgress: onProgress as SendProgressCallback | undefined,
+    estimate: bool(o, 'estimate'),
   }
 }

@@ -13,6 +13,8 @@ import { sendError } from './kernel-error.js'
 import type { NormalizedSendOptions } from './options.js'
 import { createSendPipe } from './pipe.js'
 import { planSend, type SendPart, type SendPlan } from './plan.js'
+import { ProgressReporter } from './progress.js'
+import { startEstimate } from './estimate-alongside.js'
 
 const READ_SIZE = 1024 * 1024
 const COALESCE_BELOW = 64 * 1024
@@ -27,10 +29,13 @@ export class SendStream extends Readable {
   #running = 0
   #bytesRead = 0
   #coalescing: NodeJS.Timeout | undefined
+  #progress: ProgressReporter
+  #stopEstimate: (() => void) | undefined
 
   constructor(options: NormalizedSendOptions) {
     super({ highWaterMark: options.highWaterMark })
     this.#options = options
+    this.#progress = new ProgressReporter(options.onProgress)
     // Attached after construction: an already-aborted signal destroys at once, which must find
     // the private fields initialised.
     if (options.signal) addAbortSignal(options.signal, this)
@@ -41,7 +46,22 @@ export class SendStream extends Readable {
     return this.#bytesRead
   }
 
+  /** Bytes of stream sent so far (the same count as bytesRead). */
+  get bytesSent(): number {
+    return this.#bytesRead
+  }
+
+  /** The expected stream size, once the estimate run with `estimate: true` has finished. */
+  get total(): number | undefined {
+    return this.#progress.total
+  }
+
   override _construct(callback: (err?: Error | null) => void): void {
+    if (this.#options.estimate) {
+      this.#stopEstimate = startEstimate(this.#options, (total) => {
+        this.#progress.total = total
+      })
+    }
     planSend(this.#options).then(
       (plan) => {
         this.#plan = plan
@@ -62,10 +82,13 @@ export class SendStream extends Readable {
     const plan = this.#plan!
     if (this.#next >= plan.parts.length) {
       void plan.close()
+      this.#stopEstimate?.()
+      this.#progress.finish(this.#bytesRead)
       this.push(null)
       return
     }
     const part = plan.parts[this.#next++]
+    this.#progress.start(part.subvol.path, this.#bytesRead)
     let pipe: { readFd: number; writeFd: number }
     try {
       pipe = createSendPipe()
@@ -118,6 +141,7 @@ export class SendStream extends Readable {
             chunk = Buffer.from((buf as Buffer).subarray(0, n))
           }
           this.#bytesRead += n
+          this.#progress.report(this.#bytesRead)
           // false pauses the socket: the pipe fills and the kernel's write blocks.
           const more = this.push(chunk)
           if (more && n < COALESCE_BELOW) {
@@ -163,6 +187,7 @@ export class SendStream extends Readable {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     clearTimeout(this.#coalescing)
+    this.#stopEstimate?.()
     this.#socket?.destroy()
     this.#socket = undefined
     if (this.#job) {

@@ -2,7 +2,8 @@
 // through JS. As btrfs send does, the kernel writes into a pipe and a second native thread
 // splices it onward: unlike handing the kernel the fd itself, this appends at the fd's position
 // (the kernel would write every subvolume at offset 0), counts the bytes exactly, and can be
-// interrupted. Resolves with the number of bytes written.
+// interrupted. Resolves with the number of bytes written. Progress polls the splice job's byte
+// count (the native side only counts).
 import type { FileHandle } from 'node:fs/promises'
 import { AbortError, BtrfsSystemError, fromNative, InvalidArgumentError } from '../errors.js'
 import { native } from '../native.js'
@@ -11,6 +12,8 @@ import { sendError } from './kernel-error.js'
 import { normalizeSendOptions, type SendOptions } from './options.js'
 import { createSendPipe } from './pipe.js'
 import { planSend, type SendPart } from './plan.js'
+import { PROGRESS_INTERVAL_MS, ProgressReporter } from './progress.js'
+import { startEstimate } from './estimate-alongside.js'
 
 const SPLICE_CHUNK = 1024 * 1024
 
@@ -32,26 +35,41 @@ export async function sendToFd(
 ): Promise<number> {
   const outFd = targetFd(target)
   const opts = normalizeSendOptions(subvolumes, options)
-  opts.signal?.throwIfAborted()
-  const plan = await planSend(opts)
-  let total = 0
+  const aborted = () => new AbortError(undefined, { cause: opts.signal?.reason })
+  if (opts.signal?.aborted) throw aborted()
+  const progress = new ProgressReporter(opts.onProgress)
+  const stopEstimate = opts.estimate ? startEstimate(opts, (t) => (progress.total = t)) : undefined
   try {
-    for (const part of plan.parts) total += await sendPart(part, outFd, opts.signal)
+    const plan = await planSend(opts)
+    let total = 0
+    try {
+      for (const part of plan.parts) {
+        // An abort that arrived while planning (or between parts) has no job to interrupt yet.
+        if (opts.signal?.aborted) throw aborted()
+        progress.start(part.subvol.path, total)
+        total += await sendPart(part, outFd, opts.signal, (bytes) => progress.report(total + bytes))
+      }
+    } finally {
+      await plan.close()
+    }
+    progress.finish(total)
+    return total
   } finally {
-    await plan.close()
+    stopEstimate?.()
   }
-  return total
 }
 
-function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined): Promise<number> {
+function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const addon = native()
     const pipe = createSendPipe()
     let sendErrno: number | undefined
     let splice: { errno: number; bytes: number } | undefined
     let aborted = false
+    let poll: NodeJS.Timeout | undefined
     const finish = () => {
       if (sendErrno === undefined || splice === undefined) return
+      clearInterval(poll)
       signal?.removeEventListener('abort', onAbort)
       if (aborted) reject(new AbortError(undefined, { cause: signal?.reason }))
       // Where the copy failed (EPIPE from a closed socket, ENOSPC), that is the cause; the
@@ -104,5 +122,7 @@ function sendPart(part: SendPart, outFd: number, signal: AbortSignal | undefined
       wake()
     }
     signal?.addEventListener('abort', onAbort, { once: true })
+    poll = setInterval(() => onBytes(spliceJob.bytes()), PROGRESS_INTERVAL_MS)
+    poll.unref()
   })
 }
