@@ -4,8 +4,11 @@
 // at most 5 times a second; otherwise it is quiet except for errors, which print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
 import fs from 'node:fs'
-import type { ReceiveProgress } from '../receive/options.js'
+import type { Readable } from 'node:stream'
+import type { ReceiveOptions, ReceiveProgress } from '../receive/options.js'
+import { receive } from '../receive/receive.js'
 import { receiveFd } from '../receive/receive-fd.js'
+import { isS3Url, openS3Source } from './s3-url.js'
 import { human, progressLine } from './progress.js'
 
 export { progressLine }
@@ -16,7 +19,8 @@ export const RECEIVE_USAGE = [
   '    Receive the subvolume(s) of a btrfs send stream into directory DEST, as',
   "    'btrfs receive' does: read-only, with received uuids, confined to DEST.",
   '',
-  '    -f FILE, --file FILE   read the stream from FILE instead of stdin',
+  '    -f FILE, --file FILE   read the stream from FILE instead of stdin; s3://BUCKET/KEY',
+  '                           downloads a backup made by upload() or send -f s3://',
   '    -e                     stop at the first END command',
   '    -E N, --max-errors N   stop after N failed commands (default 1; 0 = never)',
   '    --keep-partial         keep a failed subvolume (writable, not received)',
@@ -67,12 +71,22 @@ export async function runReceive(args: string[]): Promise<number> {
     return 0
   }
   const parsed = parseArgs(args)
+  const controller = new AbortController()
   if (typeof parsed === 'string' || parsed.dest === undefined) {
     process.stderr.write(`ERROR: ${typeof parsed === 'string' ? parsed : 'missing DEST'}\n${RECEIVE_USAGE}`)
     return 1
   }
-  let fd: number
-  if (parsed.file === undefined || parsed.file === '-') {
+  let fd = -1
+  let s3: { stream: Readable; close(): void } | undefined
+  if (isS3Url(parsed.file)) {
+    // Downloaded with ranged GETs that resume, checked against the manifest (lib/s3).
+    try {
+      s3 = openS3Source(parsed.file, controller.signal)
+    } catch (err) {
+      process.stderr.write(`ERROR: ${(err as Error).message}\n`)
+      return 1
+    }
+  } else if (parsed.file === undefined || parsed.file === '-') {
     // isatty, not process.stdin.isTTY: touching process.stdin wraps fd 0 in a libuv handle,
     // which makes a pipe non-blocking under our reads.
     // node:tty loads only here: the common -f FILE case does not pay for it.
@@ -97,14 +111,13 @@ export async function runReceive(args: string[]): Promise<number> {
     process.stderr.write(`\r\x1b[K${progressLine(p, Date.now() - started, process.stderr.columns ?? 80)}`)
     drawn = true
   }
-  const controller = new AbortController()
   const onSignal = () => controller.abort(new Error('interrupted'))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
     // In this thread, not in a worker: see receive-fd.ts. A read still in flight on stdin is
     // left behind (we exit anyway); a file is closed only once its reads have settled.
-    const result = await receiveFd(fd, parsed.dest, {
+    const options: ReceiveOptions = {
       signal: controller.signal,
       maxErrors: parsed.maxErrors,
       stopAtEnd: parsed.stopAtEnd,
@@ -115,7 +128,8 @@ export async function runReceive(args: string[]): Promise<number> {
         if (drawn) process.stderr.write('\r\x1b[K')
         process.stderr.write(`WARNING: ${w.message}\n`)
       },
-    }, fd !== 0)
+    }
+    const result = s3 ? await receive(s3.stream, parsed.dest, options) : await receiveFd(fd, parsed.dest, options, fd !== 0)
     if (drawn) process.stderr.write('\r\x1b[K')
     if (tty) {
       const secs = (Date.now() - started) / 1000
@@ -130,6 +144,7 @@ export async function runReceive(args: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
-    if (fd !== 0) fs.closeSync(fd)
+    if (fd > 0) fs.closeSync(fd)
+    s3?.close()
   }
 }
