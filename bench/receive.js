@@ -189,4 +189,7 @@ function main() {
   }
 }
 
-main()
+// bench/s3.js builds its sources with the same generators.
+module.exports = { writeSmallFiles, writeBig }
+
+if (require.main === module) main()
