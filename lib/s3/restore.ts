@@ -8,9 +8,7 @@
 // receives only the rest.
 import type { S3Client } from '@aws-sdk/client-s3'
 import { BtrfsError, InvalidArgumentError } from '../errors.js'
-import { receive } from '../receive/index.js'
 import type { ReceiveProgress, ReceivedSubvolume } from '../receive/index.js'
-import { list as listSubvolumes } from '../subvolume/index.js'
 import { download } from './download.js'
 import { fetchManifest, MANIFEST_SUFFIX, type BackupManifest } from './manifest.js'
 import { withRetry, type RetryOptions } from './retry.js'
@@ -113,6 +111,10 @@ export async function restore(location: BackupLocation, dest: string, options: R
   if (typeof location.prefix !== 'string') throw new InvalidArgumentError('location.prefix must be a string')
   if (options.to !== undefined && (typeof options.to !== 'string' || options.to === '')) throw new InvalidArgumentError('options.to must be a non-empty string')
   const { signal } = options
+  // receive and the subvolume API (and with them the addon) load only for a restore: a program
+  // that only uploads does not pay for them.
+  const { receive } = require('../receive/index.js') as typeof import('../receive/index.js')
+  const { list: listSubvolumes } = require('../subvolume/index.js') as typeof import('../subvolume/index.js')
   const backups = await listBackups(location, signal)
   const target = pickTarget(backups, options.to)
   const have = new Set<string>()
