@@ -6,6 +6,7 @@
 // are also set as the object's own metadata (x-amz-meta-btrfs-*) for people browsing a bucket.
 import { BtrfsError } from '../errors.js'
 import type { StreamDescription } from '../stream/describe.js'
+import { httpStatus } from './retry.js'
 import type { Sdk } from './sdk.js'
 import type { S3Client } from '@aws-sdk/client-s3'
 
@@ -96,7 +97,13 @@ export function parseManifest(text: string, key: string): BackupManifest {
 
 /** Reads and checks the manifest of the stream object `key` (one GET, no retries of its own). */
 export async function fetchManifest(sdk: Sdk, client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<BackupManifest> {
-  const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: manifestKey(key) }), { abortSignal: signal })
+  let res
+  try {
+    res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: manifestKey(key) }), { abortSignal: signal })
+  } catch (err) {
+    if (httpStatus(err) === 404) throw notABackup(key, `no manifest (${manifestKey(key)}): not uploaded by btrfs-stream, or the upload did not finish`, err)
+    throw err
+  }
   const text = await res.Body!.transformToString()
   return parseManifest(text, key)
 }

@@ -87,6 +87,8 @@ export async function withRetry<T>(
       return await fn()
     } catch (err) {
       if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
+      // Our own coded errors (a bad manifest, say) already say what went wrong.
+      if (err instanceof BtrfsError) throw err
       if (attempt >= attempts || !isRetryable(err)) throw new S3RequestError(operation, where, attempt, err)
     }
     await sleep(backoff(attempt, options), signal)
