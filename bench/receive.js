@@ -189,7 +189,7 @@ function main() {
   }
 }
 
-// bench/s3.js builds its sources with the same generators.
-module.exports = { writeSmallFiles, writeBig }
+// bench/s3.js builds its sources with the same generators and helpers.
+module.exports = { writeSmallFiles, writeBig, arg, median, sh }
 
 if (require.main === module) main()

@@ -12,7 +12,7 @@
 // Usage: node bench/s3.js [--runs N] [--small N] [--big-mib N] [--streams DIR]
 //        (internal: node bench/s3.js --child MODE FILE PORT KEY)
 'use strict'
-const { execFileSync, spawnSync } = require('node:child_process')
+const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -21,6 +21,8 @@ const MiB = 1024 * 1024
 const BUCKET = 'bench'
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 const MODES = ['ours', 'lib-storage', 'ours-64MiB', 'lib-storage-64MiB']
+// Shared with bench/receive.js (which runs nothing when required).
+const { arg, median, sh, writeSmallFiles, writeBig } = require('./receive.js')
 
 function client(port) {
   const { S3Client } = require('@aws-sdk/client-s3')
@@ -42,20 +44,6 @@ async function child(mode, file, port, key) {
   c.destroy()
 }
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name)
-  return i > 0 ? process.argv[i + 1] : fallback
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
-
-function sh(cmd, args) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 })
-}
-
 /** Runs one upload child under /usr/bin/time; returns { s, rssMiB }. */
 function timed(mode, file, port, key) {
   const { nodeEnv } = require('./node-env.js')
@@ -70,7 +58,6 @@ function timed(mode, file, port, key) {
 /** The two streams, made with btrfs send from a loop btrfs (pushed on `made`). */
 function buildStreams(dir, streams, small, bigMiB, made) {
   const { createLoopBtrfs } = require('../scripts/loop-btrfs.js')
-  const { writeSmallFiles, writeBig } = require('./receive.js')
   fs.mkdirSync(dir, { recursive: true })
   const src = createLoopBtrfs({ size: `${Math.ceil((bigMiB * 1.5 + 2048) / 1024)}G` })
   made.push(src)
@@ -159,7 +146,7 @@ if (process.argv[2] === '--child') {
     console.error(err)
     process.exit(1)
   })
-} else {
+} else if (require.main === module) {
   main().catch((err) => {
     console.error(`bench/s3: ${err.stack}`)
     process.exitCode = 1
