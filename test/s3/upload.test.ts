@@ -202,6 +202,24 @@ test('a download resumes from its offset after cut connections', async () => {
   expect(ranges).toBe(4)
 })
 
+test('a download whose connection goes silent drops it after stallTimeoutMs and resumes', async () => {
+  const { client, proxy } = s3()
+  const bytes = sendStream(2, 9)
+  await upload(chunks(bytes), { client, bucket: BUCKET, key: 'stall/s' })
+  let stalls = 0
+  proxy.onRequest = (req, ctl) => {
+    if (req.op === 'GetObject' && req.key === 'stall/s' && stalls++ === 0) ctl.stall()
+  }
+  const stream = download({ client, bucket: BUCKET, key: 'stall/s', retry: fast, stallTimeoutMs: 300 })
+  try {
+    expect(sha(await collect(stream))).toBe(sha(bytes))
+  } finally {
+    proxy.onRequest = undefined
+  }
+  expect(stream.resumes).toBe(1)
+  expect(proxy.ops('GetObject', 'stall/s')).toHaveLength(2)
+})
+
 test('a download fails with a coded error when the object differs from its manifest', async () => {
   const { client, direct } = s3()
   const bytes = sendStream(1, 8)
