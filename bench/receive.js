@@ -189,4 +189,7 @@ function main() {
   }
 }
 
-main()
+// bench/s3.js builds its sources with the same generators and helpers.
+module.exports = { writeSmallFiles, writeBig, arg, median, sh }
+
+if (require.main === module) main()

@@ -32,6 +32,14 @@ export const ERROR_CODES = {
   BTRFS_RECEIVE_PARENT_NOT_FOUND: 'the parent or clone source named by a stream uuid is not on the destination',
   BTRFS_RECEIVE_COMMAND_FAILED: 'applying a stream command failed (see cause)',
   BTRFS_RECEIVE_NOT_SUPPORTED: 'the stream asks for something this receiver cannot do here',
+  BTRFS_S3_SDK_MISSING: '@aws-sdk/client-s3 is not installed (it is an optional peer dependency of btrfs-stream/s3)',
+  BTRFS_S3_REQUEST_FAILED: 'an S3 request failed after its retries (the SDK error is the cause)',
+  BTRFS_S3_TOO_LARGE: 'the stream is larger than an S3 object can be (5 TiB in 10,000 parts)',
+  BTRFS_S3_NOT_A_BACKUP: 'the object has no btrfs-stream manifest, or the manifest is unreadable',
+  BTRFS_S3_LENGTH_MISMATCH: 'the downloaded object is not as long as the stream that was uploaded',
+  BTRFS_S3_CHECKSUM_MISMATCH: "the downloaded object's SHA-256 differs from the uploaded stream's",
+  BTRFS_S3_BACKUP_NOT_FOUND: 'no backup under the prefix matches the requested snapshot',
+  BTRFS_S3_CHAIN_BROKEN: 'a backup in the chain needs a parent that is neither under the prefix nor on the destination',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -17,6 +17,7 @@ export const SUBCOMMANDS: Record<string, Subcommand> = {
   send: { summary: 'send subvolume(s) as btrfs send does (same flags, same bytes), with a progress bar', usage: 'usage: btrfs-stream send [-ve] [-p PARENT] [-c SRC]... [-f OUT] SUBVOL...', run: (a) => (require('./send.js') as typeof import('./send.js')).runSend(a) },
   subvolume: { summary: 'create, snapshot, delete, show and list subvolumes (--json for machines)', usage: 'usage: btrfs-stream subvolume create|snapshot|delete|show|list ...', run: (a) => (require('./subvolume.js') as typeof import('./subvolume.js')).runSubvolume(a) },
   receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-veqC] [-f FILE] [-E N] [-m ROOTMOUNT] [--force-decompress] DEST | --dump [-f FILE]', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
+  restore: { summary: 'restore a chain of backups from S3 (full, then incrementals) up to one snapshot', usage: 'usage: btrfs-stream restore [--to NAME|UUID] s3://BUCKET/PREFIX/ DEST', run: (a) => (require('./restore.js') as typeof import('./restore.js')).runRestore(a) },
 }
 
 function overview(): string {

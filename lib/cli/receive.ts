@@ -4,10 +4,13 @@
 // rate, commands, current subvolume), redrawn at most 5 times a second. Errors print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
 import fs from 'node:fs'
+import type { Readable } from 'node:stream'
 import type { ReceivedSubvolume } from '../receive/incoming.js'
-import type { ReceiveProgress } from '../receive/options.js'
+import type { ReceiveOptions, ReceiveProgress } from '../receive/options.js'
+import { receive } from '../receive/receive.js'
 import { receiveFd } from '../receive/receive-fd.js'
 import { ArgvError, parseArgv, type OptionSpec } from './argv.js'
+import { isS3Url, openS3Source } from './s3-url.js'
 import { human, progressLine } from './progress.js'
 
 export { progressLine }
@@ -28,7 +31,8 @@ export const RECEIVE_USAGE = [
   "    'btrfs receive' does, with the same options: read-only, with received uuids,",
   '    every path confined to DEST.',
   '',
-  '    -f FILE                read the stream from FILE instead of stdin (also --file)',
+  '    -f FILE                read the stream from FILE instead of stdin (also --file);',
+  '                           s3://BUCKET/KEY downloads a backup made by upload() or send -f s3://',
   '    -e                     stop at the first END command',
   '    -E N, --max-errors N   stop after N failed commands (default 1; 0 = never)',
   '    -C, --chroot           accepted: every path is already confined beneath DEST',
@@ -152,8 +156,18 @@ export async function runReceive(args: string[]): Promise<number> {
     }
     process.stderr.write(`Chroot to ${full}\n`)
   }
-  let fd: number
-  if (parsed.file === undefined || parsed.file === '-') {
+  const controller = new AbortController()
+  let fd = -1
+  let s3: { stream: Readable; close(): void } | undefined
+  if (isS3Url(parsed.file)) {
+    // Downloaded with ranged GETs that resume, checked against what upload() stored (lib/s3).
+    try {
+      s3 = openS3Source(parsed.file, controller.signal)
+    } catch (err) {
+      process.stderr.write(`ERROR: ${(err as Error).message}\n`)
+      return 1
+    }
+  } else if (parsed.file === undefined || parsed.file === '-') {
     // isatty, not process.stdin.isTTY: touching process.stdin wraps fd 0 in a libuv handle,
     // which makes a pipe non-blocking under our reads.
     // node:tty loads only here: the common -f FILE case does not pay for it.
@@ -178,14 +192,13 @@ export async function runReceive(args: string[]): Promise<number> {
     process.stderr.write(`\r\x1b[K${progressLine(p, Date.now() - started, process.stderr.columns ?? 80)}`)
     drawn = true
   }
-  const controller = new AbortController()
   const onSignal = () => controller.abort(new Error('interrupted'))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
     // In this thread, not in a worker: see receive-fd.ts. A read still in flight on stdin is
     // left behind (we exit anyway); a file is closed only once its reads have settled.
-    const result = await receiveFd(fd, dest, {
+    const options: ReceiveOptions = {
       signal: controller.signal,
       maxErrors: parsed.maxErrors,
       stopAtEnd: parsed.stopAtEnd,
@@ -196,7 +209,8 @@ export async function runReceive(args: string[]): Promise<number> {
         if (drawn) process.stderr.write('\r\x1b[K')
         process.stderr.write(`WARNING: ${w.message}\n`)
       },
-    }, fd !== 0)
+    }
+    const result = s3 ? await receive(s3.stream, dest, options) : await receiveFd(fd, dest, options, fd !== 0)
     if (drawn) process.stderr.write('\r\x1b[K')
     for (const s of result.subvolumes) announce(s, parsed.verbosity)
     if (tty) {
@@ -211,6 +225,7 @@ export async function runReceive(args: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSignal)
     process.removeListener('SIGTERM', onSignal)
-    if (fd !== 0) fs.closeSync(fd)
+    if (fd > 0) fs.closeSync(fd)
+    s3?.close()
   }
 }

@@ -1,10 +1,11 @@
 // Where `btrfs-stream send` writes: the one place that turns -f's argument (or its absence) into
 // an open target. A target knows how to take a send (sendToFd for files and pipes: the kernel's
-// stream never passes through JS) and how to clean up after a failure. Other kinds of target
-// (an object store URL, say) are added here as one more branch of openSendTarget().
+// stream never passes through JS) and how to clean up after a failure. An s3://BUCKET/KEY
+// target uploads the stream with its manifest (s3-url.ts).
 import fs from 'node:fs'
 import { isatty } from 'node:tty'
 import { sendToFd, type SendOptions } from '../send/index.js'
+import { isS3Url, openS3Target, S3UrlError } from './s3-url.js'
 
 export interface SendTargetHandle {
   /** Sends `subvolumes` into the target; resolves with the bytes written. */
@@ -36,6 +37,14 @@ function fdTarget(fd: number, file: string | undefined): SendTargetHandle {
  * file is truncated and keeps its mode, a new one is created 0600; a terminal is refused.
  */
 export function openSendTarget(file: string | undefined): SendTargetHandle {
+  if (isS3Url(file)) {
+    try {
+      return openS3Target(file)
+    } catch (err) {
+      if (err instanceof S3UrlError) throw new TargetError(err.message)
+      throw err
+    }
+  }
   if (file === undefined || file === '-') {
     if (isatty(1)) {
       throw new TargetError('not dumping send stream into a terminal, redirect it into a file')

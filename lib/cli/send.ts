@@ -21,6 +21,7 @@ export const SEND_USAGE = [
   '    -p PARENT              send an incremental stream from PARENT',
   '    -c CLONE_SRC           allow cloning from this snapshot (repeatable)',
   '    -f OUTFILE             write to OUTFILE instead of stdout (which must not be a terminal)',
+  '                           or s3://BUCKET/KEY: upload it with its manifest (see restore)',
   '    --proto N|latest       stream version: 1 (default), 2, or latest (also 0)',
   '    --compressed-data      send compressed extents as they are (implies --proto 2)',
   '    --no-data              metadata only: file data becomes UPDATE_EXTENT commands',
