@@ -36,7 +36,7 @@ function blocks(title: string, lang: string): string[] {
   const start = readme.indexOf(`\n## ${title}\n`)
   const end = readme.indexOf('\n## ', start + 4)
   const section = readme.slice(start, end)
-  return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1])
+  return [...section.matchAll(new RegExp('```' + lang + '(?: [^\\n]*)?\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1])
 }
 
 describeBtrfs('S3: back up and restore chains', { size: '1G' }, (fs) => {
