@@ -14,6 +14,8 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   // Each subcommand's modules load only when it runs: startup time is part of every run.
   dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: 'usage: btrfs-stream dump [-f FILE] [--json]', run: (a) => (require('./dump.js') as typeof import('./dump.js')).runDump(a) },
+  ls: { summary: 'list the entries a send stream holds, as tar -t / tar -tv does (or as JSON Lines)', usage: 'usage: btrfs-stream ls [-f FILE] [-l] [--json]', run: (a) => (require('./ls.js') as typeof import('./ls.js')).runLs(a) },
+  diff: { summary: 'print what an incremental send stream changes, as zfs diff does (or as JSON Lines)', usage: 'usage: btrfs-stream diff [-f FILE] [--json]', run: (a) => (require('./diff.js') as typeof import('./diff.js')).runDiff(a) },
   receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-f FILE] [-e] [-E N] DEST', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
 }
 

@@ -1,0 +1,117 @@
+// What the line-printing subcommands (dump, ls, diff) share: opening the input as progs does
+// (stdin by default, a file checked up front), and writing lines in batches that honour stdout
+// backpressure, where a closed pipe (`| head`) ends the output quietly.
+import fs from 'node:fs'
+
+export function errnoText(err: NodeJS.ErrnoException): string {
+  const text: Record<string, string> = {
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    EISDIR: 'Is a directory',
+    ENOTDIR: 'Not a directory',
+  }
+  return (err.code && text[err.code]) ?? err.message
+}
+
+/** A file path is checked up front (progs' "cannot open" error) and then read by the parser. */
+export async function openInput(file: string | undefined): Promise<string | NodeJS.ReadStream> {
+  if (file === undefined || file === '-') return process.stdin
+  const handle = await fs.promises.open(file, 'r')
+  await handle.close()
+  return file
+}
+
+/**
+ * Resolves on 'drain' or 'close', whichever comes first, and removes both listeners then: racing
+ * two events.once() would leave the loser's listeners behind on every wait (a
+ * MaxListenersExceededWarning after ten waits on a slow pipe).
+ */
+function drainedOrClosed(out: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done)
+      out.off('close', done)
+      resolve()
+    }
+    out.on('drain', done)
+    out.on('close', done)
+  })
+}
+
+/** Batched line writer on stdout. */
+export class LineOutput {
+  #batch = ''
+  closed = false
+  readonly #out = process.stdout
+
+  constructor() {
+    this.#out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.closed = true
+    })
+  }
+
+  /** Queues a line; resolves once it may be followed by more (a full batch waits for drain). */
+  async line(text: string): Promise<void> {
+    this.#batch += text + '\n'
+    if (this.#batch.length >= 65536) await this.flush()
+  }
+
+  async flush(): Promise<void> {
+    if (this.#batch === '' || this.closed) return
+    const ok = this.#out.write(this.#batch)
+    this.#batch = ''
+    if (!ok && !this.closed) await drainedOrClosed(this.#out)
+  }
+}
+
+/** Options shared by commands that read one stream input: -f FILE and its spellings. */
+export function takeFileOption(args: string[], i: number, set: (file: string) => void): number | string | undefined {
+  const a = args[i]
+  if (a === '-f' || a === '--file') {
+    if (i + 1 >= args.length) return `option '${a}' requires an argument`
+    set(args[i + 1])
+    return i + 1
+  }
+  if (a.startsWith('--file=')) {
+    set(a.slice('--file='.length))
+    return i
+  }
+  if (a.startsWith('-f') && a.length > 2) {
+    set(a.slice(2))
+    return i
+  }
+  return undefined
+}
+
+/**
+ * Runs a line-producing command: opens the input, writes each line, and reports failures as
+ * progs does (`ERROR: …` then `ERROR: failed to <what>`), exit code 1.
+ */
+export async function printLines(
+  file: string | undefined,
+  what: string,
+  lines: (input: string | NodeJS.ReadStream) => AsyncIterable<string>,
+): Promise<number> {
+  let input: string | NodeJS.ReadStream
+  try {
+    input = await openInput(file)
+  } catch (err) {
+    process.stderr.write(`ERROR: cannot open ${file}: ${errnoText(err as NodeJS.ErrnoException)}\n`)
+    return 1
+  }
+  const out = new LineOutput()
+  try {
+    for await (const text of lines(input)) {
+      await out.line(text)
+      if (out.closed) break
+    }
+    await out.flush()
+  } catch (err) {
+    await out.flush()
+    const e = err as NodeJS.ErrnoException
+    const message = e.syscall ? `cannot read ${file ?? 'stdin'}: ${errnoText(e)}` : e.message
+    process.stderr.write(`ERROR: ${message}\nERROR: failed to ${what}\n`)
+    return 1
+  }
+  return 0
+}
