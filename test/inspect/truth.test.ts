@@ -4,14 +4,14 @@
 import fc from 'fast-check'
 import { describeBtrfs } from '../support/btrfs.js'
 import { checkCase } from './support/check.js'
-import { opArb } from './support/mutate.js'
+import { buildOpArb, opArb } from './support/mutate.js'
 
 const RUNS = Number(process.env.INSPECT_RUNS ?? 30)
 
 describeBtrfs('list and diff against the snapshots they came from', { size: '1G' }, (fs) => {
   test(`random trees and mutations (${RUNS} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 3, maxLength: 25 }), fc.array(opArb, { minLength: 1, maxLength: 25 }), async (build, change) => {
+      fc.asyncProperty(fc.array(buildOpArb, { minLength: 5, maxLength: 40 }), fc.array(opArb, { minLength: 1, maxLength: 25 }), async (build, change) => {
         await checkCase(fs().mnt, build, change)
       }),
       { numRuns: RUNS, endOnFailure: true },

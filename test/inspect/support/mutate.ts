@@ -17,7 +17,16 @@ export interface Op {
   c: number
 }
 
+/** Any operation, uniformly: the mutations between the two snapshots. */
 export const opArb: fc.Arbitrary<Op> = fc.record({ kind: fc.constantFrom(...OP_KINDS), a: fc.nat(), b: fc.nat(), c: fc.nat() })
+
+/** Mostly creations, so the parent tree is deep and wide enough for moves to matter. */
+export const buildOpArb: fc.Arbitrary<Op> = fc.record({
+  kind: fc.constantFrom<Op['kind']>('create', 'create', 'mkdir', 'mkdir', 'mkdir', 'symlink', 'link', 'setxattr', 'chmod', 'write'),
+  a: fc.nat(),
+  b: fc.nat(),
+  c: fc.nat(),
+})
 
 /** Kept out of every mutation: its inode number stays the highest of the parent snapshot, so a
  * new inode never reuses a deleted one's number (btrfs hands out highest + 1). */
