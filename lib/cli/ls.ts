@@ -1,7 +1,7 @@
 // `btrfs-stream ls [-f FILE] [-l] [--json]`: the entries a send stream holds (list()), as
 // `tar -t` (paths), `tar -tv` (-l) or JSON Lines.
 import { list } from '../inspect/list.js'
-import { listJson, listLine } from '../inspect/format.js'
+import { createListFormatter, listJson } from '../inspect/format.js'
 import { printLines, takeFileOption } from './line-output.js'
 
 export const LS_USAGE = [
@@ -33,8 +33,9 @@ export async function runLs(args: string[]): Promise<number> {
     else if (args[i] === '--json') json = true
     else return usageError(`unrecognized option '${args[i]}'`)
   }
+  const text = createListFormatter(long)
   return printLines(file, 'list the send stream', async function* (input) {
-    for await (const entry of list(input)) yield json ? listJson(entry) : listLine(entry, long)
+    for await (const entry of list(input)) yield json ? listJson(entry) : text(entry)
   })
 }
 

@@ -55,16 +55,29 @@ function deviceText(rdev: bigint): string {
   return `${(dev & 0xfff00) >>> 8},${(dev & 0xff) | ((dev >>> 12) & 0xfff00)}`
 }
 
-export function listLine(entry: ListEntry, long: boolean, timeZone?: string): string {
-  const name = escapeCString(entry.path)
-  if (!long) return name
-  const owner = `${entry.uid ?? '?'}/${entry.gid ?? '?'}`
-  const size = entry.type === 'char' || entry.type === 'block' ? deviceText(entry.rdev ?? 0n) : String(entry.hardlink ? 0 : (entry.size ?? '?'))
-  const when = entry.mtime === undefined ? '????-??-?? ??:??' : formatTime(entry.mtime, timeZone).slice(0, 16).replace('T', ' ')
-  let line = `${permissions(entry.type, entry.mode)} ${owner} ${size.padStart(Math.max(1, 19 - owner.length))} ${when} ${name}`
-  if (entry.hardlink) line += ` link to ${escapeCString(entry.hardlink)}`
-  else if (entry.target) line += ` -> ${escapeCString(entry.target)}`
-  return line
+/**
+ * Formats list entries as `tar -tv --numeric-owner` prints them: owner and size share a column
+ * that widens as wider values appear (tar's rule, so columns line up the way tar's do); a hard
+ * link's later names show type `h`, size 0 and "link to" the first name; symlinks show size 0.
+ * Without `long`, paths.
+ */
+export function createListFormatter(long: boolean, timeZone?: string): (entry: ListEntry) => string {
+  let width = 19
+  return (entry) => {
+    const name = escapeCString(entry.path)
+    if (!long) return name
+    const owner = `${entry.uid ?? '?'}/${entry.gid ?? '?'}`
+    const device = entry.type === 'char' || entry.type === 'block'
+    // tar shows 0 for symlinks and hard links (their data is elsewhere).
+    const size = device ? deviceText(entry.rdev ?? 0n) : String(entry.hardlink || entry.type === 'symlink' ? 0 : (entry.size ?? '?'))
+    width = Math.max(width, owner.length + 1 + size.length)
+    const when = entry.mtime === undefined ? '????-??-?? ??:??' : formatTime(entry.mtime, timeZone).slice(0, 16).replace('T', ' ')
+    const perms = permissions(entry.type, entry.mode)
+    let line = `${entry.hardlink ? 'h' + perms.slice(1) : perms} ${owner} ${size.padStart(width - owner.length - 1)} ${when} ${name}`
+    if (entry.hardlink) line += ` link to ${escapeCString(entry.hardlink)}`
+    else if (entry.target) line += ` -> ${escapeCString(entry.target)}`
+    return line
+  }
 }
 
 export function listJson(entry: ListEntry): string {

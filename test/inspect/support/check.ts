@@ -1,13 +1,15 @@
 // One truth run for list/diff: a random tree in a fresh subvolume, snapshot, random mutations,
 // snapshot, `btrfs send` (full, incremental, incremental --no-data), then our list() and diff()
 // of those streams against the two snapshots read from disk (truth.ts).
+import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { diff, list } from '../../../lib/index.js'
+import { createListFormatter } from '../../../lib/inspect/format.js'
 import type { DiffEntry, ListEntry } from '../../../lib/index.js'
 import { sh } from '../../support/btrfs.js'
 import { Mutator, type Op } from './mutate.js'
-import { readTree, truthDiff, truthList, type TruthRecord } from './truth.js'
+import { readTree, treePath, truthDiff, truthList, type Tree, type TruthRecord } from './truth.js'
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
@@ -53,6 +55,41 @@ function listComparable(entries: ListEntry[]): object[] {
   }))
 }
 
+/**
+ * `ls -l` lines against `tar -tv --numeric-owner` of the snapshot itself, in path order. Which
+ * name of a hard-linked inode is "first" is tar's walk order, so for those names the type,
+ * size and "link to" part are left out of the comparison.
+ */
+function hardLinked(tree: Tree): Set<string> {
+  const names = new Set<string>()
+  for (const r of Object.values(tree.inodes)) if (r.links.length > 1) for (const l of r.links) names.add(treePath(tree, l))
+  return names
+}
+
+function normalizeLong(line: string, linked: Set<string>): string {
+  const m = /^(\S)(\S{9}) +(\S+) +(\S+) (\S+ \S+) (.*)$/.exec(line)
+  if (!m) return `unparsed: ${line}`
+  let [, type, perms, owner, size, when, rest] = m
+  rest = rest.replace(/^\.\//, '')
+  const name = rest.replace(/ link to .*$/, '').replace(/ -> .*$/, '').replace(/\/$/, '')
+  if (linked.has(name)) return `${perms} ${owner} ${when} ${name}`
+  return `${type}${perms} ${owner} ${size} ${when} ${rest.replace(/\/$/, '')}`
+}
+
+function longListing(entries: ListEntry[], tree: Tree): string[] {
+  const format = createListFormatter(true, 'UTC')
+  const linked = hardLinked(tree)
+  return entries.map((e) => normalizeLong(format(e), linked)).sort()
+}
+
+function tarListing(snapshot: string, dir: string, tree: Tree): string[] {
+  const archive = path.join(dir, 'tree.tar')
+  sh('tar', ['-C', snapshot, '--numeric-owner', '-cf', archive, '.'])
+  const linked = hardLinked(tree)
+  const lines = execFileSync('tar', ['-tvf', archive], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } }).split('\n')
+  return lines.filter((l) => l !== '' && !/ \.\/$/.test(l)).map((l) => normalizeLong(l, linked)).sort()
+}
+
 let runs = 0
 
 /** Runs one case on the btrfs mounted at `mnt`; throws (a jest expectation) on any difference. */
@@ -80,7 +117,9 @@ export async function checkCase(mnt: string, build: Op[], change: Op[]): Promise
     const before = readTree(s0)
     const after = readTree(s1)
 
-    expect(listComparable(await collect(list(streams.full)))).toEqual(truthList(after))
+    const listed = await collect(list(streams.full))
+    expect(listComparable(listed)).toEqual(truthList(after))
+    expect(longListing(listed, after)).toEqual(tarListing(s1, dir, after))
     const truth = truthDiff(before, after)
     for (const stream of [streams.inc, streams.noData]) {
       const c = comparable(await collect(diff(stream)), truth)

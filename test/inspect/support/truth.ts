@@ -103,7 +103,9 @@ function pathOf(tree: Tree, ino: string): string {
   const [parent, name] = tree.inodes[ino].links[0]
   return parent === tree.root ? name : `${pathOf(tree, parent)}/${name}`
 }
-const linkPath = (tree: Tree, [parent, name]: [string, string]): string => (parent === tree.root ? name : `${pathOf(tree, parent)}/${name}`)
+/** The path of one link (parent inode, name) of `tree`. */
+export const treePath = (tree: Tree, [parent, name]: [string, string]): string => (parent === tree.root ? name : `${pathOf(tree, parent)}/${name}`)
+const linkPath = treePath
 const key = ([parent, name]: [string, string]): string => `${parent}\0${name}`
 const same = (a: object, b: object): boolean => JSON.stringify(a) === JSON.stringify(b)
 
