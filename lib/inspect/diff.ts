@@ -4,7 +4,12 @@
 // - an inode of the parent that loses every name: `deleted`, once per original name;
 // - one name swapped for another (a move or rename, orphan detours resolved): `renamed`, with
 //   `from`; a moved directory is one record, its children keep their links and are not listed;
-// - other name changes of a hard-linked inode: `added` / `deleted` per name gained or lost;
+// - other name changes: `added` / `deleted` per name gained or lost. For an inode with several
+//   names (hard links) the stream does not say which old name became which new one: the kernel
+//   links each new name from whichever name it holds first and unlinks the lost ones, and a
+//   name the stream never mentions is invisible. So for such inodes a name gained and a name
+//   lost may come out as one `renamed` or as `added` plus `deleted`; the names are right either
+//   way;
 // - what else the stream did to an inode of the parent, in `changes`: data (write, clone,
 //   truncate, hole punch, or their no-data extents), mode, owner, xattrs, flags (fileattr,
 //   verity), entries (a directory gained or lost names: zfs diff's M on the parent). `times`

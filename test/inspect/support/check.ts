@@ -17,29 +17,73 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out
 }
 
-/** Our diff in the truth's form; `expect(...).toEqual` then names any difference. */
-function comparable(ours: DiffEntry[], truth: TruthRecord[]): { ours: object[]; truth: object[] } {
-  const mine = ours.map((e) => ({
+interface Plain {
+  op: string
+  path: string
+  from?: string
+  changes: string[]
+  type?: string
+}
+
+/** Path to inode number, over every name of `tree`. */
+function inodeByPath(tree: Tree): Map<string, string> {
+  const out = new Map<string, string>([['.', tree.root]])
+  for (const [ino, r] of Object.entries(tree.inodes)) for (const l of r.links) out.set(treePath(tree, l), ino)
+  return out
+}
+
+/**
+ * Both diffs in one comparable form. Records of an inode with one name are compared as they are.
+ * For an inode with several names in either snapshot the stream does not say which old name
+ * became which new one (the kernel links a new name from whichever name it holds first and
+ * unlinks the lost ones), so there the names gained (added, renamed to), the names lost
+ * (deleted, renamed from) and the union of changes are compared.
+ */
+function comparable(ours: DiffEntry[], truth: TruthRecord[], before: Tree, after: Tree): { ours: unknown[]; truth: unknown[] } {
+  const oldIno = inodeByPath(before)
+  const newIno = inodeByPath(after)
+  const multi = (ino: string | undefined): boolean =>
+    ino !== undefined && ((before.inodes[ino]?.links.length ?? 0) > 1 || (after.inodes[ino]?.links.length ?? 0) > 1)
+  const fold = (records: Plain[]): unknown[] => {
+    const single: Plain[] = []
+    const groups = new Map<string, { gained: Set<string>; lost: Set<string>; changes: Set<string> }>()
+    for (const r of records) {
+      const ino = r.op === 'deleted' ? oldIno.get(r.path) : newIno.get(r.path)
+      if (!multi(ino)) {
+        single.push(r)
+        continue
+      }
+      const g = groups.get(ino as string) ?? { gained: new Set(), lost: new Set(), changes: new Set() }
+      groups.set(ino as string, g)
+      if (r.op === 'added' || r.op === 'renamed') g.gained.add(r.path)
+      if (r.op === 'deleted') g.lost.add(r.path)
+      if (r.from !== undefined) g.lost.add(r.from)
+      for (const c of r.changes) g.changes.add(c)
+    }
+    const order = (x: Plain, y: Plain): number => (x.path < y.path ? -1 : x.path > y.path ? 1 : x.op < y.op ? -1 : x.op > y.op ? 1 : 0)
+    const summaries = [...groups.entries()]
+      .map(([ino, g]) => ({ ino, gained: [...g.gained].sort(), lost: [...g.lost].sort(), changes: [...g.changes].sort() }))
+      .sort((x, y) => (x.ino < y.ino ? -1 : 1))
+    return [...single.sort(order), ...summaries]
+  }
+  const mine: Plain[] = ours.map((e) => ({
     op: e.op,
     path: e.path.toString('latin1'),
     ...(e.from ? { from: e.from.toString('latin1') } : {}),
     changes: e.changes,
     type: e.type,
   }))
-  const modified = new Set(mine.filter((e) => e.op === 'modified').map((e) => e.path))
-  const theirs = truth.map((t) => ({
+  const theirs: Plain[] = truth.map((t) => ({
     op: t.op,
-    path: t.paths.find((p) => modified.has(p) && t.op === 'modified') ?? t.paths[0],
+    path: t.paths[0],
     ...(t.from !== undefined ? { from: t.from } : {}),
     changes: t.changes,
     type: t.type,
   }))
   // Our type is unknown for some entries of the parent (an unlinked file): then it is not compared.
-  const byKey = new Map(theirs.map((t) => [`${t.op} ${t.path}`, t.type]))
-  const mineTyped = mine.map((e) => ({ ...e, type: e.type ?? byKey.get(`${e.op} ${e.path}`) }))
-  const order = (x: { op: string; path: string }, y: { op: string; path: string }): number =>
-    x.path < y.path ? -1 : x.path > y.path ? 1 : x.op < y.op ? -1 : x.op > y.op ? 1 : 0
-  return { ours: mineTyped.sort(order), truth: theirs.sort(order) }
+  const typeOf = new Map(theirs.map((t) => [`${t.op} ${t.path}`, t.type]))
+  for (const e of mine) e.type ??= typeOf.get(`${e.op} ${e.path}`)
+  return { ours: fold(mine), truth: fold(theirs) }
 }
 
 function listComparable(entries: ListEntry[]): object[] {
@@ -122,8 +166,18 @@ export async function checkCase(mnt: string, build: Op[], change: Op[]): Promise
     expect(longListing(listed, after)).toEqual(tarListing(s1, dir, after))
     const truth = truthDiff(before, after)
     for (const stream of [streams.inc, streams.noData]) {
-      const c = comparable(await collect(diff(stream)), truth)
+      const c = comparable(await collect(diff(stream)), truth, before, after)
       expect(c.ours).toEqual(c.truth)
+      // list() of an incremental stream: the entries it creates or changes: a name of every
+      // record that is still there, and no name of an inode without a record (an inode with a
+      // record may show any of its names: a new link changes the inode behind all of them).
+      const listedPaths = new Set((await collect(list(stream))).map((e) => e.path.toString('latin1')))
+      const present = truth.filter((t) => t.op !== 'deleted' && t.paths[0] !== '.')
+      expect(present.filter((t) => !t.paths.some((p) => listedPaths.has(p)))).toEqual([])
+      const newIno = inodeByPath(after)
+      const touched = new Set(present.map((t) => newIno.get(t.paths[0]) as string))
+      const allowed = new Set([...touched].flatMap((ino) => after.inodes[ino].links.map((l) => treePath(after, l))))
+      expect([...listedPaths].filter((p) => !allowed.has(p))).toEqual([])
     }
   } finally {
     for (const s of [s1, s0, src]) if (fs.existsSync(s)) sh('btrfs', ['subvolume', 'delete', s])
