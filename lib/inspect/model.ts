@@ -204,6 +204,8 @@ export class StreamModel {
       }
       case 'symlink': {
         const inode = this.create(cmd, 'symlink')
+        // Linux symlinks are always 0777 and the kernel sends no chmod for them.
+        inode.mode = 0o777
         inode.target = Buffer.from(cmd.pathLink)
         inode.size = cmd.pathLink.length
         return
