@@ -37,7 +37,9 @@ function inodeByPath(tree: Tree): Map<string, string> {
  * For an inode with several names in either snapshot the stream does not say which old name
  * became which new one (the kernel links a new name from whichever name it holds first and
  * unlinks the lost ones), so there the names gained (added, renamed to), the names lost
- * (deleted, renamed from) and the union of changes are compared.
+ * (deleted, renamed from) and the union of changes are compared, `times` left out: it is
+ * reported only for an inode that kept a name, and whether the one the kernel re-sent the times
+ * on was kept is as unknowable as the pairing.
  */
 function comparable(ours: DiffEntry[], truth: TruthRecord[], before: Tree, after: Tree): { ours: unknown[]; truth: unknown[] } {
   const oldIno = inodeByPath(before)
@@ -58,10 +60,11 @@ function comparable(ours: DiffEntry[], truth: TruthRecord[], before: Tree, after
       if (r.op === 'added' || r.op === 'renamed') g.gained.add(r.path)
       if (r.op === 'deleted') g.lost.add(r.path)
       if (r.from !== undefined) g.lost.add(r.from)
-      for (const c of r.changes) g.changes.add(c)
+      for (const c of r.changes) if (c !== 'times') g.changes.add(c)
     }
     const order = (x: Plain, y: Plain): number => (x.path < y.path ? -1 : x.path > y.path ? 1 : x.op < y.op ? -1 : x.op > y.op ? 1 : 0)
     const summaries = [...groups.entries()]
+      .filter(([, g]) => g.gained.size + g.lost.size + g.changes.size > 0)
       .map(([ino, g]) => ({ ino, gained: [...g.gained].sort(), lost: [...g.lost].sort(), changes: [...g.changes].sort() }))
       .sort((x, y) => (x.ino < y.ino ? -1 : 1))
     return [...single.sort(order), ...summaries]
