@@ -1,9 +1,9 @@
-// What the line-printing subcommands (dump, ls, diff) share: opening the input as progs does
+// The line-printing subcommands (dump, ls, diff) in one runner: options (-h, -f FILE, flags),
 // (stdin by default, a file checked up front), and writing lines in batches that honour stdout
 // backpressure, where a closed pipe (`| head`) ends the output quietly.
 import fs from 'node:fs'
 
-export function errnoText(err: NodeJS.ErrnoException): string {
+function errnoText(err: NodeJS.ErrnoException): string {
   const text: Record<string, string> = {
     ENOENT: 'No such file or directory',
     EACCES: 'Permission denied',
@@ -14,7 +14,7 @@ export function errnoText(err: NodeJS.ErrnoException): string {
 }
 
 /** A file path is checked up front (progs' "cannot open" error) and then read by the parser. */
-export async function openInput(file: string | undefined): Promise<string | NodeJS.ReadStream> {
+async function openInput(file: string | undefined): Promise<string | NodeJS.ReadStream> {
   if (file === undefined || file === '-') return process.stdin
   const handle = await fs.promises.open(file, 'r')
   await handle.close()
@@ -39,7 +39,7 @@ function drainedOrClosed(out: NodeJS.WriteStream): Promise<void> {
 }
 
 /** Batched line writer on stdout. */
-export class LineOutput {
+class LineOutput {
   #batch = ''
   closed = false
   readonly #out = process.stdout
@@ -65,7 +65,7 @@ export class LineOutput {
 }
 
 /** Options shared by commands that read one stream input: -f FILE and its spellings. */
-export function takeFileOption(args: string[], i: number, set: (file: string) => void): number | string | undefined {
+function takeFileOption(args: string[], i: number, set: (file: string) => void): number | string | undefined {
   const a = args[i]
   if (a === '-f' || a === '--file') {
     if (i + 1 >= args.length) return `option '${a}' requires an argument`
@@ -87,7 +87,7 @@ export function takeFileOption(args: string[], i: number, set: (file: string) =>
  * Runs a line-producing command: opens the input, writes each line, and reports failures as
  * progs does (`ERROR: …` then `ERROR: failed to <what>`), exit code 1.
  */
-export async function printLines(
+async function printLines(
   file: string | undefined,
   what: string,
   lines: (input: string | NodeJS.ReadStream) => AsyncIterable<string>,
@@ -114,4 +114,34 @@ export async function printLines(
     return 1
   }
   return 0
+}
+
+/**
+ * A whole line-printing subcommand: -h/--help, -f FILE, the boolean `flags` (each spelling
+ * mapped to its name), usage errors, then printLines() with the flags that were given.
+ */
+export async function runLineCommand(
+  args: string[],
+  usage: string,
+  flags: Record<string, string>,
+  what: string,
+  lines: (input: string | NodeJS.ReadStream, given: Set<string>) => AsyncIterable<string>,
+): Promise<number> {
+  if (args.includes('-h') || args.includes('--help')) {
+    process.stdout.write(usage)
+    return 0
+  }
+  let file: string | undefined
+  const given = new Set<string>()
+  for (let i = 0; i < args.length; i++) {
+    const next = takeFileOption(args, i, (f) => (file = f))
+    const problem = typeof next === 'string' ? next : next === undefined && !Object.hasOwn(flags, args[i]) ? `unrecognized option '${args[i]}'` : undefined
+    if (problem !== undefined) {
+      process.stderr.write(`ERROR: ${problem}\n${usage}`)
+      return 1
+    }
+    if (typeof next === 'number') i = next
+    else given.add(flags[args[i]])
+  }
+  return printLines(file, what, (input) => lines(input, given))
 }

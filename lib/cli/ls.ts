@@ -2,7 +2,7 @@
 // `tar -t` (paths), `tar -tv` (-l) or JSON Lines.
 import { list } from '../inspect/list.js'
 import { createListFormatter, listJson } from '../inspect/format.js'
-import { printLines, takeFileOption } from './line-output.js'
+import { runLineCommand } from './line-output.js'
 
 export const LS_USAGE = [
   'usage: btrfs-stream ls [-f FILE] [-l] [--json]',
@@ -17,29 +17,9 @@ export const LS_USAGE = [
   '',
 ].join('\n')
 
-export async function runLs(args: string[]): Promise<number> {
-  if (args.includes('-h') || args.includes('--help')) {
-    process.stdout.write(LS_USAGE)
-    return 0
-  }
-  let file: string | undefined
-  let long = false
-  let json = false
-  for (let i = 0; i < args.length; i++) {
-    const next = takeFileOption(args, i, (f) => (file = f))
-    if (typeof next === 'string') return usageError(next)
-    if (next !== undefined) i = next
-    else if (args[i] === '-l' || args[i] === '--long') long = true
-    else if (args[i] === '--json') json = true
-    else return usageError(`unrecognized option '${args[i]}'`)
-  }
-  const text = createListFormatter(long)
-  return printLines(file, 'list the send stream', async function* (input) {
-    for await (const entry of list(input)) yield json ? listJson(entry) : text(entry)
+export function runLs(args: string[]): Promise<number> {
+  return runLineCommand(args, LS_USAGE, { '-l': 'long', '--long': 'long', '--json': 'json' }, 'list the send stream', async function* (input, given) {
+    const text = createListFormatter(given.has('long'))
+    for await (const entry of list(input)) yield given.has('json') ? listJson(entry) : text(entry)
   })
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`ERROR: ${message}\n${LS_USAGE}`)
-  return 1
 }
