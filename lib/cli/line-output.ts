@@ -1,6 +1,7 @@
 // The line-printing subcommands (dump, ls, diff) in one runner: options (-h, -f FILE, flags),
-// (stdin by default, a file checked up front), and writing lines in batches that honour stdout
-// backpressure, where a closed pipe (`| head`) ends the output quietly.
+// the input opened as progs opens it (stdin by default, a file checked up front), lines written
+// in batches that honour stdout backpressure (a closed pipe, `| head`, ends the output quietly),
+// and failures printed as progs prints them.
 import fs from 'node:fs'
 
 function errnoText(err: NodeJS.ErrnoException): string {
