@@ -176,10 +176,10 @@ export async function checkCase(mnt: string, build: Op[], change: Op[]): Promise
       // record may show any of its names: a new link changes the inode behind all of them).
       const listedPaths = new Set((await collect(list(stream))).map((e) => e.path.toString('latin1')))
       const present = truth.filter((t) => t.op !== 'deleted' && t.paths[0] !== '.')
-      expect(present.filter((t) => !t.paths.some((p) => listedPaths.has(p)))).toEqual([])
       const newIno = inodeByPath(after)
-      const touched = new Set(present.map((t) => newIno.get(t.paths[0]) as string))
-      const allowed = new Set([...touched].flatMap((ino) => after.inodes[ino].links.map((l) => treePath(after, l))))
+      const namesOf = (t: TruthRecord): string[] => after.inodes[newIno.get(t.paths[0]) as string].links.map((l) => treePath(after, l))
+      expect(present.filter((t) => !namesOf(t).some((p) => listedPaths.has(p)))).toEqual([])
+      const allowed = new Set(present.flatMap(namesOf))
       expect([...listedPaths].filter((p) => !allowed.has(p))).toEqual([])
     }
   } finally {
