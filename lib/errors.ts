@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   BTRFS_STREAM_DUPLICATE_ATTRIBUTE: 'a command carries the same attribute twice',
   BTRFS_STREAM_UNKNOWN_COMMAND: 'a command number this version does not define',
   BTRFS_STREAM_INVALID_COMMAND: 'the encoder was given a command it cannot write',
+  BTRFS_STREAM_PATH_UNKNOWN: 'a command names a path that does not exist at that point of the stream (list, diff)',
   BTRFS_RECEIVE_PATH_REJECTED: 'a stream path would leave the destination (absolute, .., NUL, empty part)',
   BTRFS_RECEIVE_PARENT_NOT_FOUND: 'the parent or clone source named by a stream uuid is not on the destination',
   BTRFS_RECEIVE_COMMAND_FAILED: 'applying a stream command failed (see cause)',

@@ -76,3 +76,10 @@ export type { DumpContext } from './dump/format.js'
 // receive (lib/receive/)
 export { receive, ReceiveError, RECEIVE_TEMP_PREFIX } from './receive/index.js'
 export type { ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning, ReceivedSubvolume } from './receive/index.js'
+
+// list and diff of streams, no btrfs needed (lib/inspect/)
+export { list } from './inspect/list.js'
+export type { ListEntry, ListOptions } from './inspect/list.js'
+export { diff } from './inspect/diff.js'
+export type { DiffEntry, DiffOp, DiffOptions } from './inspect/diff.js'
+export type { EntryType, Change } from './inspect/model.js'

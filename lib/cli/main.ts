@@ -14,6 +14,8 @@ export interface Subcommand {
 export const SUBCOMMANDS: Record<string, Subcommand> = {
   // Each subcommand's modules load only when it runs: startup time is part of every run.
   dump: { summary: 'print a send stream as btrfs receive --dump does (or as JSON Lines)', usage: 'usage: btrfs-stream dump [-f FILE] [--json]', run: (a) => (require('./dump.js') as typeof import('./dump.js')).runDump(a) },
+  ls: { summary: 'list the entries a send stream holds, as tar -t / tar -tv does (or as JSON Lines)', usage: 'usage: btrfs-stream ls [-f FILE] [-l] [--json]', run: (a) => (require('./ls.js') as typeof import('./ls.js')).runLs(a) },
+  diff: { summary: 'print what an incremental send stream changes, as zfs diff does (or as JSON Lines)', usage: 'usage: btrfs-stream diff [-f FILE] [--json]', run: (a) => (require('./diff.js') as typeof import('./diff.js')).runDiff(a) },
   send: { summary: 'send subvolume(s) as btrfs send does (same flags, same bytes), with a progress bar', usage: 'usage: btrfs-stream send [-ve] [-p PARENT] [-c SRC]... [-f OUT] SUBVOL...', run: (a) => (require('./send.js') as typeof import('./send.js')).runSend(a) },
   subvolume: { summary: 'create, snapshot, delete, show and list subvolumes (--json for machines)', usage: 'usage: btrfs-stream subvolume create|snapshot|delete|show|list ...', run: (a) => (require('./subvolume.js') as typeof import('./subvolume.js')).runSubvolume(a) },
   receive: { summary: 'receive send stream(s) into a directory on btrfs, as btrfs receive does', usage: 'usage: btrfs-stream receive [-veqC] [-f FILE] [-E N] [-m ROOTMOUNT] [--force-decompress] DEST | --dump [-f FILE]', run: (a) => (require('./receive.js') as typeof import('./receive.js')).runReceive(a) },
