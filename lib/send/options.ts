@@ -92,7 +92,7 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
   if (hwm !== undefined && !(typeof hwm === 'number' && Number.isInteger(hwm) && hwm > 0)) {
     throw new InvalidArgumentError(`options.highWaterMark must be a positive integer, got ${describe(hwm)}`)
   }
-  return {
+  const normalized: NormalizedSendOptions = {
     subvolumes: paths,
     parent: o.parent === undefined ? undefined : ref(o.parent, 'options.parent'),
     cloneSources: (cloneSources ?? []).map((c, i) => ref(c, `options.cloneSources[${i}]`)),
@@ -103,4 +103,13 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
     signal: signal as AbortSignal | undefined,
     highWaterMark: (hwm as number | undefined) ?? 2 * 1024 * 1024,
   }
+  NORMALIZED.add(normalized)
+  return normalized
+}
+
+/** Options objects made by normalizeSendOptions (SendStream refuses any other). */
+const NORMALIZED = new WeakSet<object>()
+
+export function isNormalizedSendOptions(value: unknown): value is NormalizedSendOptions {
+  return typeof value === 'object' && value !== null && NORMALIZED.has(value)
 }

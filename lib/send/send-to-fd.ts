@@ -32,7 +32,7 @@ export async function sendToFd(
 ): Promise<number> {
   const outFd = targetFd(target)
   const opts = normalizeSendOptions(subvolumes, options)
-  opts.signal?.throwIfAborted()
+  if (opts.signal?.aborted) throw new AbortError(undefined, { cause: opts.signal.reason })
   const plan = await planSend(opts)
   let total = 0
   try {
