@@ -199,8 +199,10 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     pins_.clear();
   }
 
-  // Teardown: drops the batches not yet started, lets the running record finish, stops.
+  // Teardown: drops the batches not yet started and the rest of the running one (the record
+  // being run finishes), then stops.
   void Abandon() {
+    abandoned_.store(true);
     {
       std::lock_guard<std::mutex> lock(mu_);
       batches_.clear();
@@ -256,7 +258,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   int RunBatch(const Batch& batch, uint32_t* tag) {
     const uint8_t* p = batch.records.data();
     const uint8_t* end = p + batch.records.size();
-    while (p + sizeof(Header) <= end) {
+    while (p + sizeof(Header) <= end && !abandoned_.load()) {
       Header h;
       std::memcpy(&h, p, sizeof(h));
       const char* nameA = reinterpret_cast<const char*>(p + sizeof(Header));
@@ -400,6 +402,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   uint32_t failTag_ = 0;
   int failErrno_ = 0;
   std::atomic<uint32_t> doneBelow_{0};
+  std::atomic<bool> abandoned_{false};
   // Written by the thread while it runs records, read by JS only after wait() (idle).
   std::vector<int> slots_;
   std::thread thread_;

@@ -9,8 +9,8 @@ import { Worker } from 'node:worker_threads'
 import { nativePath } from '../../lib/native'
 import { pwriteRecord } from './queue-records'
 
-const CHUNK = 256 * 1024
-const RECORDS = 400
+const CHUNK = 128 * 1024
+const RECORDS = 1000
 
 function workerSource(): string {
   // Worker body: opens `file`, submits RECORDS pwrites of distinct buffers it keeps no reference
