@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(btrfs-progs attr acl libcap2-bin util-linux kmod)
+packages=(btrfs-progs attr acl libcap2-bin util-linux kmod valgrind)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
