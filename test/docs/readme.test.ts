@@ -2,12 +2,16 @@
 // quick-start commands are the ones package.json and scripts/ provide.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { ERROR_CODES } from '../../lib/index.js'
+import { ERROR_CODES, WARNING_CODES } from '../../lib/index.js'
 
 const root = path.resolve(__dirname, '../..')
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
 
 test.each(Object.keys(ERROR_CODES))('README lists error code %s', (code) => {
+  expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\|`))
+})
+
+test.each(Object.keys(WARNING_CODES))('README lists warning code %s', (code) => {
   expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\|`))
 })
 

@@ -3,7 +3,8 @@
 // Promises are awaited, async iterables drained, Readables read to their end or 'error'.
 import { Duplex, Readable } from 'node:stream'
 import * as api from '../../lib/index'
-import { BtrfsError, isErrorCode } from '../../lib/errors'
+import { constants } from 'node:os'
+import { BtrfsError, BtrfsSystemError, errnoName, isErrorCode } from '../../lib/errors'
 
 const MISSING = '/nonexistent-btrfs-stream-contract/x'
 /** Wrong values of every JS type (no path that exists: nothing here may touch a real file). */
@@ -127,3 +128,21 @@ test('every export, called with wrong arguments, throws or rejects only with reg
   }
   expect(failures.map((f) => `${f.call}: ${(f.error as Error)?.name} ${String((f.error as Error)?.message).slice(0, 120)}`)).toEqual([])
 }, 600_000)
+
+test('BtrfsError refuses a code outside the registry, at runtime too', () => {
+  expect(() => new BtrfsError('ENOTACODE' as never, 'x')).toThrow(expect.objectContaining({ code: 'BTRFS_INVALID_ARGUMENT' }))
+  expect(new BtrfsError('BTRFS_STREAM_EMPTY', 'x').code).toBe('BTRFS_STREAM_EMPTY')
+  expect(new BtrfsError('ABORT_ERR', 'x').code).toBe('ABORT_ERR')
+})
+
+test('errno names and numbers are os.constants.errno, both ways', () => {
+  for (const [name, number] of Object.entries(constants.errno)) {
+    const err = new BtrfsSystemError({ errno: number, syscall: 'x' })
+    expect(err.errno).toBe(-number)
+    // Aliases (EWOULDBLOCK, EOPNOTSUPP) share a number; the first name of os.constants wins.
+    expect(constants.errno[err.code as keyof typeof constants.errno]).toBe(number)
+    expect(errnoName(-number)).toBe(err.code)
+    expect(isErrorCode(name)).toBe(true)
+  }
+  expect(new BtrfsSystemError({ errno: 4095, syscall: 'x' }).code).toBe('BTRFS_SYSTEM_ERROR')
+})
