@@ -52,9 +52,15 @@ describe('OpQueue edges', () => {
     const fd = require('node:fs').openSync(file, 'w') as number
     const queue = new OpQueue()
     const n = 200
-    const records = Buffer.concat(Array.from({ length: n }, (_, i) => pwriteRecord(i + 1, fd, i, i * 4096)))
-    // Buffers reachable only through the queue once submit() returns.
-    queue.submit(records, records.length, Array.from({ length: n }, (_, i) => new Uint8Array(4096).fill((i * 7) & 0xff)))
+    // A slow first record (a large write of a buffer this test keeps) holds the queue's thread
+    // while the buffers of the later records lose their last JS reference and are collected.
+    const slow = Buffer.alloc(128 * 2 ** 20, 1)
+    const big = pwriteRecord(1, fd, n, n * 4096)
+    const records = Buffer.concat([big, ...Array.from({ length: n }, (_, i) => pwriteRecord(i + 2, fd, i, i * 4096))])
+    const data: Uint8Array[] = Array.from({ length: n }, (_, i) => new Uint8Array(4096).fill((i * 7) & 0xff))
+    data.push(slow)
+    queue.submit(records, records.length, data)
+    data.length = 0
     for (let k = 0; k < 5; k++) {
       gc()
       // Churn the allocator so freed memory would be reused with other bytes.
@@ -64,7 +70,7 @@ describe('OpQueue edges', () => {
     queue.close()
     require('node:fs').closeSync(fd)
     const got = readFileSync(file)
-    expect(got.length).toBe(n * 4096)
+    expect(got.length).toBe(n * 4096 + slow.length)
     for (let i = 0; i < n; i++) expect(got.subarray(i * 4096, (i + 1) * 4096).every((b) => b === ((i * 7) & 0xff))).toBe(true)
   })
 
