@@ -8,7 +8,7 @@ import path from 'node:path'
 import { receive } from '../../lib/receive/index'
 import { describeBtrfs } from '../support/btrfs'
 import { dump } from '../../lib/dump/dump'
-import { BtrfsError } from '../../lib/errors'
+import { BtrfsError, WARNING_CODES } from '../../lib/errors'
 import { StreamEncoder, type RawAttribute } from '../../lib/stream/encoder'
 import { ATTR, CMD } from '../../lib/stream/constants'
 
@@ -94,5 +94,15 @@ describeBtrfs('receive refuses an unknown command that dump skips', { size: '256
     expect(err).toBeInstanceOf(BtrfsError)
     expect(err).toMatchObject({ code: 'BTRFS_STREAM_UNKNOWN_COMMAND', commandType: 99, commandIndex: 2 })
     expect(readdirSync(dest)).toEqual([])
+  })
+
+  test('a skipped attribute reaches onWarning with a registered code, and the stream is received', async () => {
+    const dest = path.join(fs().mnt, 'warned')
+    mkdirSync(dest)
+    const warnings: { code: string }[] = []
+    await receive([CASES[7][1]], dest, { onWarning: (w) => warnings.push(w) })
+    expect(warnings.map((w) => w.code)).toEqual(['BTRFS_STREAM_ATTRIBUTE_NOT_IN_VERSION'])
+    for (const w of warnings) expect(Object.keys(WARNING_CODES)).toContain(w.code)
+    expect(readdirSync(path.join(dest, 'sv'))).toEqual(['b'])
   })
 })
