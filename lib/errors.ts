@@ -1,12 +1,15 @@
-// The one registry of error codes and the error classes built on it. A code never changes
-// meaning once published (Node's rule); the README lists every code in ERROR_CODES. System errors
-// are shaped like Node's fs errors (code = errno name, negative errno, syscall, path) so existing
-// `err.code === 'ENOENT'` handling keeps working.
-import { getSystemErrorName } from 'node:util'
+// The one registry of error and warning codes and the error classes built on it. A code never
+// changes meaning once published (Node's rule); the README lists every code in ERROR_CODES and
+// WARNING_CODES. System errors are shaped like Node's fs errors (code = errno name, negative
+// errno, syscall, path) so existing `err.code === 'ENOENT'` handling keeps working; their names
+// and numbers come from os.constants.errno. Every error the public API raises is a BtrfsError
+// whose code is in the registry: a BTRFS_* code, an errno name, or ABORT_ERR.
+import { constants } from 'node:os'
 
 /** Every BTRFS_* code this package raises, with what it means. */
 export const ERROR_CODES = {
   BTRFS_INVALID_ARGUMENT: 'an argument or option has the wrong type or value',
+  BTRFS_INVALID_CALL: 'a method was called in a state that cannot take it (e.g. write() before the last chunk was drained)',
   BTRFS_ADDON_UNAVAILABLE: 'the native addon could not be loaded (send, receive and subvolume need it)',
   BTRFS_NOT_BTRFS: 'the path is not on a btrfs filesystem',
   BTRFS_NOT_SUBVOLUME: 'the path is not the root of a btrfs subvolume',
@@ -27,6 +30,7 @@ export const ERROR_CODES = {
   BTRFS_STREAM_MISSING_ATTRIBUTE: 'a command lacks an attribute it requires',
   BTRFS_STREAM_DUPLICATE_ATTRIBUTE: 'a command carries the same attribute twice',
   BTRFS_STREAM_UNKNOWN_COMMAND: 'a command number this version does not define',
+  BTRFS_STREAM_UNKNOWN_ATTRIBUTE: 'an attribute number no stream version defines (0, or above the highest of version 3)',
   BTRFS_STREAM_INVALID_COMMAND: 'the encoder was given a command it cannot write',
   BTRFS_STREAM_PATH_UNKNOWN: 'a command names a path that does not exist at that point of the stream (list, diff)',
   BTRFS_RECEIVE_PATH_REJECTED: 'a stream path would leave the destination (absolute, .., NUL, empty part)',
@@ -41,9 +45,49 @@ export const ERROR_CODES = {
   BTRFS_S3_CHECKSUM_MISMATCH: "the downloaded object's SHA-256 differs from the uploaded stream's",
   BTRFS_S3_BACKUP_NOT_FOUND: 'no backup under the prefix matches the requested snapshot',
   BTRFS_S3_CHAIN_BROKEN: 'a backup in the chain needs a parent that is neither under the prefix nor on the destination',
+  BTRFS_RECEIVE_WORKER_FAILED: 'the receive worker thread died before finishing (see cause)',
+  BTRFS_DUMP_TIME_OUT_OF_RANGE: 'a time cannot be converted to local time for dump text (as btrfs receive --dump fails)',
+  BTRFS_SYSTEM_ERROR: 'a syscall failed with an errno this platform has no name for',
+  BTRFS_INTERNAL: 'an internal invariant broke (a bug: please report it)',
 } as const
 
-export type ErrorCode = keyof typeof ERROR_CODES
+/** Every code a warning (the onWarning callbacks of parse, dump and receive) carries. */
+export const WARNING_CODES = {
+  BTRFS_STREAM_ATTRIBUTE_NOT_IN_VERSION: 'an attribute number the stream version does not define was skipped',
+  BTRFS_STREAM_UNEXPECTED_ATTRIBUTE: 'an attribute the command does not take was skipped',
+  BTRFS_RECEIVE_ENCODED_WRITE_FALLBACK: 'encoded writes are unavailable here: the data is decompressed and written instead',
+  BTRFS_RECEIVE_FILEATTR_SKIPPED: 'inode flags were not applied to a special file (no ioctl opens it)',
+  BTRFS_RECEIVE_UNKNOWN_COMMAND: 'an unknown command was skipped',
+  BTRFS_RECEIVE_COMMAND_FAILED: 'a command failed and was skipped under maxErrors (the warning carries the error)',
+  BTRFS_RECEIVE_PATH_REJECTED: 'a command was refused for its path and skipped under maxErrors (the warning carries the error)',
+} as const
+
+export type BtrfsCode = keyof typeof ERROR_CODES
+/** An errno name of this platform (os.constants.errno), the code of a BtrfsSystemError. */
+export type ErrnoCode = keyof typeof constants.errno
+/** Every code a BtrfsError can carry. */
+export type ErrorCode = BtrfsCode | ErrnoCode | 'ABORT_ERR'
+export type WarningCode = keyof typeof WARNING_CODES
+
+/** errno number -> name; the first name wins for aliases (EAGAIN over EWOULDBLOCK, as libuv). */
+const ERRNO_NAMES = new Map<number, ErrnoCode>()
+for (const [name, number] of Object.entries(constants.errno) as [ErrnoCode, number][]) {
+  if (!ERRNO_NAMES.has(number)) ERRNO_NAMES.set(number, name)
+}
+
+/** Whether `code` is in the registry (what BtrfsError accepts). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (Object.hasOwn(ERROR_CODES, code) || Object.hasOwn(constants.errno, code) || code === 'ABORT_ERR')
+}
+
+export function isWarningCode(code: unknown): code is WarningCode {
+  return typeof code === 'string' && Object.hasOwn(WARNING_CODES, code)
+}
+
+/** The errno name of a (positive or negative) errno number, from os.constants.errno. */
+export function errnoName(errno: number): ErrnoCode | undefined {
+  return ERRNO_NAMES.get(Math.abs(errno))
+}
 
 export interface BtrfsErrorOptions {
   cause?: unknown
@@ -52,14 +96,17 @@ export interface BtrfsErrorOptions {
 
 /** Base class of every error this package creates. */
 export class BtrfsError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   path?: string
 
-  constructor(code: ErrorCode | string, message: string, options: BtrfsErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+  constructor(code: ErrorCode, message: string, options: BtrfsErrorOptions = {}) {
+    // An unregistered code is a bug in the caller; it must not reach users as a code.
+    if (!isErrorCode(code)) throw new InvalidArgumentError(`error code ${String(code)} is not in the registry (message: ${String(message)})`)
+    const { cause, path } = (typeof options === 'object' && options !== null ? options : {}) as BtrfsErrorOptions
+    super(String(message), cause === undefined ? undefined : { cause })
     this.name = new.target.name
     this.code = code
-    if (options.path !== undefined) this.path = options.path
+    if (path !== undefined) this.path = path
   }
 }
 
@@ -86,25 +133,20 @@ export class BtrfsSystemError extends BtrfsError {
   readonly ioctl?: string
 
   constructor(init: SystemErrorInit) {
+    if (typeof init !== 'object' || init === null || !Number.isInteger(init.errno)) {
+      throw new InvalidArgumentError('BtrfsSystemError needs { errno: integer, syscall: string, ... }')
+    }
     const errno = init.errno < 0 ? init.errno : -init.errno
-    const name = safeErrnoName(errno)
+    const name = errnoName(errno)
     const what = init.ioctl ?? init.syscall
     const text = init.message ?? `${what} failed`
-    super(name, `${name}: ${text}${init.path === undefined ? '' : `, '${init.path}'`}`, {
+    super(name ?? 'BTRFS_SYSTEM_ERROR', `${name ?? `errno ${-errno}`}: ${text}${init.path === undefined ? '' : `, '${init.path}'`}`, {
       cause: init.cause,
       path: init.path,
     })
     this.errno = errno
     this.syscall = init.syscall
     if (init.ioctl !== undefined) this.ioctl = init.ioctl
-  }
-}
-
-function safeErrnoName(errno: number): string {
-  try {
-    return getSystemErrorName(errno)
-  } catch {
-    return `Unknown system error ${errno}`
   }
 }
 
@@ -126,11 +168,14 @@ export class StreamFormatError extends BtrfsError {
   readonly attribute?: number
 
   constructor(code: ErrorCode, detail: string, init: StreamFormatErrorInit) {
+    if (typeof init !== 'object' || init === null || !Number.isSafeInteger(init.offset)) {
+      throw new InvalidArgumentError('StreamFormatError needs { offset: integer, ... }')
+    }
     const where = [`offset ${init.offset}`]
     if (init.commandIndex !== undefined) where.push(`command #${init.commandIndex}`)
     if (init.commandType !== undefined) where.push(`type ${init.commandName ?? 'unknown'}(${init.commandType})`)
     if (init.attribute !== undefined) where.push(`attribute ${init.attribute}`)
-    super(code, `${detail} (${where.join(', ')})`, { cause: init.cause })
+    super(code, `${String(detail)} (${where.join(', ')})`, { cause: init.cause })
     this.offset = init.offset
     if (init.commandIndex !== undefined) this.commandIndex = init.commandIndex
     if (init.commandType !== undefined) this.commandType = init.commandType
@@ -140,13 +185,15 @@ export class StreamFormatError extends BtrfsError {
 }
 
 /** Like core's AbortError: name 'AbortError', code 'ABORT_ERR', cause = signal.reason. */
-export class AbortError extends Error {
-  readonly code = 'ABORT_ERR'
-
-  constructor(message = 'The operation was aborted', options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
-    this.name = 'AbortError'
+export class AbortError extends BtrfsError {
+  constructor(message: string = 'The operation was aborted', options: { cause?: unknown } = {}) {
+    super('ABORT_ERR', message, options)
   }
+}
+
+/** A broken internal invariant (a bug), coded like every other error. */
+export function internalError(message: string): BtrfsError {
+  return new BtrfsError('BTRFS_INTERNAL', `internal: ${message}`)
 }
 
 /** The shape the addon throws or rejects with (see native/errno_error.cc). */
@@ -171,6 +218,17 @@ export function fromNative(err: unknown, path?: string, stackFrom?: Error): unkn
   const wrapped = new BtrfsSystemError({ errno: err.errno, syscall: err.syscall, ioctl: err.ioctl, path, cause: err })
   if (stackFrom?.stack) wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${stackFrom.stack.split('\n').slice(1).join('\n')}`
   return wrapped
+}
+
+/**
+ * A Node fs error (ENOENT from fs.open, ...) as a BtrfsSystemError with the same code, errno,
+ * syscall and path; anything else passes through.
+ */
+export function fromNodeSystemError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException
+  // Duck-typed: errors from Node internals may come from another realm (vm contexts, jest).
+  if (typeof e !== 'object' || e === null || err instanceof BtrfsError || typeof e.errno !== 'number' || typeof e.syscall !== 'string') return err
+  return new BtrfsSystemError({ errno: e.errno, syscall: e.syscall, path: e.path, message: `${e.syscall} failed`, cause: err })
 }
 
 /** An errno as a BtrfsSystemError (for errors detected in JS around a syscall). */

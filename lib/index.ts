@@ -3,13 +3,14 @@
 // errors
 export {
   ERROR_CODES,
+  WARNING_CODES,
   BtrfsError,
   BtrfsSystemError,
   InvalidArgumentError,
   StreamFormatError,
   AbortError,
 } from './errors.js'
-export type { ErrorCode } from './errors.js'
+export type { ErrorCode, BtrfsCode, ErrnoCode, WarningCode } from './errors.js'
 
 // send and subvolumes (lib/send/, lib/subvolume/)
 export { send, sendToFd, SendStream, kernelSendProtocol, estimate } from './send/index.js'

@@ -69,7 +69,7 @@ static_assert(sizeof(Header) == 80, "record header");
 
 struct Batch {
   std::vector<uint8_t> records;
-  // Data ranges (pwrite payloads), pointing into JS buffers the JS side keeps alive until wait().
+  // Data ranges (pwrite payloads), pointing into JS buffers the queue holds references to (pins_).
   std::vector<struct iovec> data;
 };
 
@@ -86,11 +86,17 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
                         InstanceMethod<&OpQueue::Close>("close")});
   }
 
-  explicit OpQueue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OpQueue>(info), slots_(kSlots, -1) {
+  explicit OpQueue(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OpQueue>(info), env_(info.Env()), slots_(kSlots, -1) {
     thread_ = std::thread([this] { Run(); });
+    // A worker torn down mid-queue frees its buffers after its cleanup hooks ran: stop the thread
+    // there, so no record runs on memory that is gone.
+    hooked_ = napi_add_env_cleanup_hook(env_, &OpQueue::OnEnvCleanup, this) == napi_ok;
   }
 
-  ~OpQueue() override { Stop(); }
+  ~OpQueue() override {
+    if (hooked_) napi_remove_env_cleanup_hook(env_, &OpQueue::OnEnvCleanup, this);
+    Abandon();
+  }
 
  private:
   // submit(records: Uint8Array, length, data: Uint8Array[]): copies the records, keeps pointers
@@ -110,6 +116,8 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     for (uint32_t i = 0; i < data.Length(); i++) {
       auto d = data.Get(i).As<Napi::Uint8Array>();
       batch.data.push_back({d.Data(), d.ByteLength()});
+      // Held until the queue is idle again, whatever the JS side does with its own references.
+      pins_.push_back(Napi::Persistent(d));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -125,6 +133,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     Napi::Env env = info.Env();
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return batches_.empty() && !busy_; });
+    pins_.clear();
     return Failure(env);
   }
 
@@ -144,6 +153,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     uint32_t tag = info[0].As<Napi::Number>().Uint32Value();
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this, tag] { return failed_ || (batches_.empty() && !busy_) || doneBelow_.load() >= tag; });
+    if (batches_.empty() && !busy_) pins_.clear();
     return Failure(env);
   }
 
@@ -164,6 +174,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     std::unique_lock<std::mutex> lock(mu_);
     idle_.wait(lock, [this] { return batches_.empty() && !busy_; });
+    pins_.clear();
     CloseSlots();
     failed_ = false;
     doneBelow_.store(0);
@@ -185,6 +196,24 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     work_.notify_one();
     if (thread_.joinable()) thread_.join();
     CloseSlots();
+    pins_.clear();
+  }
+
+  // Teardown: drops the batches not yet started and the rest of the running one (the record
+  // being run finishes), then stops.
+  void Abandon() {
+    abandoned_.store(true);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batches_.clear();
+    }
+    Stop();
+  }
+
+  static void OnEnvCleanup(void* self) {
+    auto* queue = static_cast<OpQueue*>(self);
+    queue->hooked_ = false;
+    queue->Abandon();
   }
 
   void CloseSlots() {
@@ -229,7 +258,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   int RunBatch(const Batch& batch, uint32_t* tag) {
     const uint8_t* p = batch.records.data();
     const uint8_t* end = p + batch.records.size();
-    while (p + sizeof(Header) <= end) {
+    while (p + sizeof(Header) <= end && !abandoned_.load()) {
       Header h;
       std::memcpy(&h, p, sizeof(h));
       const char* nameA = reinterpret_cast<const char*>(p + sizeof(Header));
@@ -359,6 +388,10 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
     return 0;
   }
 
+  napi_env env_;
+  bool hooked_ = false;
+  // References to every data buffer of submitted batches; touched on the JS thread only.
+  std::vector<Napi::Reference<Napi::Uint8Array>> pins_;
   std::mutex mu_;
   std::condition_variable work_;
   std::condition_variable idle_;
@@ -369,6 +402,7 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   uint32_t failTag_ = 0;
   int failErrno_ = 0;
   std::atomic<uint32_t> doneBelow_{0};
+  std::atomic<bool> abandoned_{false};
   // Written by the thread while it runs records, read by JS only after wait() (idle).
   std::vector<int> slots_;
   std::thread thread_;

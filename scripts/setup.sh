@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2 (ip netns, tc, ss) and openssh make the two-host tests; bsdutils gives script(1),
-# which gives the CLI tests a terminal; tar lists snapshots for the ls -l test.
-packages=(btrfs-progs attr acl libcap2-bin util-linux kmod iproute2 openssh-server openssh-client bsdutils tar)
+# which gives the CLI tests a terminal; tar lists snapshots for the ls -l test;
+# valgrind checks the addon (scripts/valgrind.sh).
+packages=(btrfs-progs attr acl libcap2-bin util-linux kmod iproute2 openssh-server openssh-client bsdutils tar valgrind)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

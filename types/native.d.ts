@@ -56,7 +56,7 @@ declare namespace BtrfsNative {
    * record format belongs to lib/receive/queued-ops.ts). Fds opened by records live in slots.
    */
   interface OpQueue {
-    /** Copies records[0, length); `data` are pwrite payloads, kept alive by the caller until wait(). */
+    /** Copies records[0, length); `data` are pwrite payloads, referenced by the queue until it is idle again. */
     submit(records: Uint8Array, length: number, data: Uint8Array[]): void
     /** Blocks until all submitted records ran; undefined, or [tag, -errno] of the first failure. */
     wait(): [number, number] | undefined

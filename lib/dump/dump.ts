@@ -1,6 +1,8 @@
 // dump(): a whole input as `btrfs receive --dump` text lines, or as JSON Lines carrying every
 // attribute. Unlike progs, which stops at the first END, it continues through concatenated
 // streams. Lines are yielded without their trailing newline.
+import { InvalidArgumentError } from '../errors.js'
+import { checkByteSource, checkOptions } from '../check.js'
 import { parse, type ByteSource, type ParseOptions } from '../stream/parser.js'
 import { formatUuid } from '../uuid.js'
 import { isUtf8Path } from '../stream/values.js'
@@ -30,6 +32,7 @@ export interface DumpOptions extends ParseOptions {
  *   `{ "base64": "..." }`.
  */
 export function toJson(cmd: Command): Record<string, unknown> {
+  if (typeof cmd !== 'object' || cmd === null) throw new InvalidArgumentError('cmd must be a decoded command')
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(cmd)) {
     if (value === undefined) continue
@@ -56,14 +59,18 @@ function jsonValue(kind: string | undefined, value: unknown): unknown {
 
 /** Yields the dump of every command of `source` (bytes, or a file path), one line per printed command. */
 export async function* dump(source: ByteSource | string, options: DumpOptions = {}): AsyncGenerator<string, void, undefined> {
+  options = checkOptions(options)
+  checkByteSource(source, 'source', true)
+  // Unknown commands are skipped (text) or shown raw (json), as btrfs receive --dump skips them.
+  const parseOptions: ParseOptions = { allowUnknownCommands: true, ...options }
   const format = options.format ?? 'text'
-  if (format !== 'text' && format !== 'json') throw new TypeError(`dump format must be 'text' or 'json', got ${String(format)}`)
+  if (format !== 'text' && format !== 'json') throw new InvalidArgumentError(`dump format must be 'text' or 'json', got ${String(format)}`)
   if (format === 'json') {
-    for await (const cmd of parse(source, options)) yield JSON.stringify(toJson(cmd))
+    for await (const cmd of parse(source, parseOptions)) yield JSON.stringify(toJson(cmd))
     return
   }
   const context = createDumpContext({ timeZone: options.timeZone })
-  for await (const cmd of parse(source, options)) {
+  for await (const cmd of parse(source, parseOptions)) {
     const text = formatCommand(cmd, context)
     if (text !== undefined) yield text
   }

@@ -2,7 +2,8 @@
 // btrfs-progs format (6.9.1 and later: escaped xattr names/values and link targets, no commas in
 // encoded_write). The DumpContext carries the one piece of state progs keeps: the current
 // subvolume's path, set by SUBVOL/SNAPSHOT and prefixed to every other path.
-import { StreamFormatError } from '../errors.js'
+import { BtrfsError, InvalidArgumentError, StreamFormatError } from '../errors.js'
+import { checkOptions, checkTimespec } from '../check.js'
 import type { Command, Timespec } from '../stream/commands.js'
 import { formatUuid } from '../uuid.js'
 import { escapeBytes, escapeCString, pathCat } from './escape.js'
@@ -20,6 +21,7 @@ export interface DumpContext {
 }
 
 export function createDumpContext(options: { timeZone?: string } = {}): DumpContext {
+  options = checkOptions(options)
   if (options.timeZone !== undefined) zoneFormatter(options.timeZone)
   return { subvolPath: DOT, timeZone: options.timeZone }
 }
@@ -56,21 +58,26 @@ interface WallClock {
 
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-/** A cached formatter for `timeZone`; throws RangeError for zones Intl does not know. */
+/** A cached formatter for `timeZone`; an invalid argument for zones Intl does not know. */
 function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone)
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    })
+    if (typeof timeZone !== 'string') throw new InvalidArgumentError(`timeZone must be a string, got ${typeof timeZone}`)
+    try {
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        era: 'short',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      })
+    } catch {
+      throw new InvalidArgumentError(`unknown time zone '${timeZone}'`)
+    }
     formatters.set(timeZone, f)
   }
   return f
@@ -106,8 +113,11 @@ function wallClock(ms: number, timeZone: string | undefined): WallClock {
  * values it cannot represent (progs' limit is later, about ±2^31 years).
  */
 export function formatTime(ts: Timespec, timeZone?: string): string {
+  checkTimespec(ts, 'ts')
   const sec = Number(BigInt.asIntN(64, ts.sec))
-  if (!(Math.abs(sec) <= MAX_DATE_SECONDS)) throw new RangeError(`time ${BigInt.asIntN(64, ts.sec)} cannot be converted to local time`)
+  if (!(Math.abs(sec) <= MAX_DATE_SECONDS)) {
+    throw new BtrfsError('BTRFS_DUMP_TIME_OUT_OF_RANGE', `failed to convert time ${BigInt.asIntN(64, ts.sec)}.${ts.nsec} to local time`)
+  }
   const w = wallClock(sec * 1000, timeZone)
   // The wall clock re-read as UTC gives the offset, seconds included (LMT zones).
   const asUtc = new Date(0)
@@ -127,6 +137,27 @@ export function formatTime(ts: Timespec, timeZone?: string): string {
  * commands, which progs skips). Updates `context` on SUBVOL/SNAPSHOT.
  */
 export function formatCommand(cmd: Command, context: DumpContext = createDumpContext()): string | undefined {
+  checkCommandArgs(cmd, context)
+  try {
+    return formatChecked(cmd, context)
+  } catch (err) {
+    // A hand-built command missing a field or holding a wrong type: the caller's mistake.
+    if (err instanceof BtrfsError) throw err
+    throw new InvalidArgumentError(`cmd is not a well-formed ${cmd.type} command: ${(err as Error).message}`)
+  }
+}
+
+function checkCommandArgs(cmd: unknown, context: unknown): void {
+  if (typeof cmd !== 'object' || cmd === null || typeof (cmd as Command).type !== 'string') {
+    throw new InvalidArgumentError('cmd must be a decoded command (an object with a string type)')
+  }
+  const ctx = context as DumpContext | null
+  if (typeof ctx !== 'object' || ctx === null || !(ctx.subvolPath instanceof Uint8Array)) {
+    throw new InvalidArgumentError('context must come from createDumpContext()')
+  }
+}
+
+function formatChecked(cmd: Command, context: DumpContext): string | undefined {
   const full = (p: Uint8Array): Buffer => pathCat(context.subvolPath, p)
   switch (cmd.type) {
     case 'subvol':
@@ -183,7 +214,8 @@ export function formatCommand(cmd: Command, context: DumpContext = createDumpCon
         const tz = context.timeZone
         times = `atime=${formatTime(cmd.atime, tz)} mtime=${formatTime(cmd.mtime, tz)} ctime=${formatTime(cmd.ctime, tz)}`
       } catch (cause) {
-        throw new StreamFormatError('BTRFS_STREAM_BAD_ATTRIBUTE', (cause as Error).message, {
+        if (!(cause instanceof BtrfsError) || cause.code !== 'BTRFS_DUMP_TIME_OUT_OF_RANGE') throw cause
+        throw new StreamFormatError('BTRFS_DUMP_TIME_OUT_OF_RANGE', cause.message, {
           offset: cmd.offset,
           commandIndex: cmd.index,
           commandType: 20,

@@ -6,7 +6,7 @@
 // Synchronous except a clone whose source subvolume is looked up for the first time.
 import { chmodSync, closeSync, fstatSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { BtrfsError } from '../errors.js'
+import { BtrfsError, internalError } from '../errors.js'
 import type {
   CloneCommand,
   Command,
@@ -185,7 +185,7 @@ export class Applier {
       case 'snapshot':
       case 'end':
         // Handled by the session (subvolume lifecycle), never routed here.
-        throw new Error(`internal: ${cmd.type} reached the file applier`)
+        throw internalError(`${cmd.type} reached the file applier`)
     }
   }
 

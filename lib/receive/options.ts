@@ -20,6 +20,7 @@ export interface ReceiveProgress {
 }
 
 export interface ReceiveWarning {
+  /** One of WARNING_CODES. */
   code: string
   message: string
   /** For a command that failed under maxErrors > 1. */

@@ -15,7 +15,7 @@
 // before the chunk is reused). BTRFS_STREAM_NO_BATCH=1 turns batching off (every call direct).
 import { closeSync, fchmodSync, ftruncateSync, writevSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { errnoError } from '../errors.js'
+import { errnoError, internalError } from '../errors.js'
 import { displayPath } from './path-guard.js'
 import { C, missingSyscalls, sys } from './sys.js'
 
@@ -291,7 +291,7 @@ export class QueuedOps {
     this.#drain(true)
     if (!isVirtual(fd)) return fd
     const real = this.#queue!.fd(fd - SLOT_BASE)
-    if (real < 0) throw new Error(`internal: virtual fd ${fd} has no open file`)
+    if (real < 0) throw internalError(`virtual fd ${fd} has no open file`)
     return real
   }
 
@@ -383,7 +383,7 @@ export class QueuedOps {
 
   #slot(): number {
     const slot = this.#free.pop()
-    if (slot === undefined) throw new Error('internal: every queued fd slot is in use')
+    if (slot === undefined) throw internalError('every queued fd slot is in use')
     this.#live[slot] = 1
     return slot
   }

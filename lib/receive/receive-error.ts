@@ -24,6 +24,7 @@ export class ReceiveError extends BtrfsError {
   partialPath?: string
 
   constructor(code: ErrorCode, message: string, init: ReceiveErrorInit = {}) {
+    init ??= {}
     super(code, message, { cause: init.cause, path: init.path })
     if (init.command !== undefined) this.command = init.command
     if (init.offset !== undefined) this.offset = init.offset

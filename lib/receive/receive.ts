@@ -4,7 +4,8 @@
 // AbortSignal, and settles with the result or the worker's error rebuilt as its own class.
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
-import { AbortError, InvalidArgumentError } from '../errors.js'
+import { AbortError, BtrfsError, InvalidArgumentError } from '../errors.js'
+import { checkByteSource } from '../check.js'
 import type { ByteSource } from '../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
 import { FrameChecker } from './frame-check.js'
@@ -24,6 +25,7 @@ const POOLED_SIZE = 1024 * 1024
  */
 export async function receive(source: ByteSource, dest: string, options: ReceiveOptions = {}): Promise<ReceiveResult> {
   validate(dest, options)
+  checkByteSource(source, 'source', false)
   const { signal } = options
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
   const abortFlag = new SharedArrayBuffer(4)
@@ -96,12 +98,12 @@ export async function receive(source: ByteSource, dest: string, options: Receive
   })
   worker.on('error', (err) => {
     settle()
-    rejectDone(err)
+    rejectDone(new BtrfsError('BTRFS_RECEIVE_WORKER_FAILED', `receive worker failed: ${err.message}`, { cause: err }))
   })
   worker.on('exit', (code) => {
     if (settled) return
     settle()
-    rejectDone(new Error(`receive worker exited with code ${code} before finishing`))
+    rejectDone(new BtrfsError('BTRFS_RECEIVE_WORKER_FAILED', `receive worker exited with code ${code} before finishing`))
   })
 
   const onAbort = () => {

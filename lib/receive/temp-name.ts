@@ -3,6 +3,10 @@
 // TEMP_PREFIX is a receive that never completed. No addon here, and no I/O until tempName() is
 // called: the package entry re-exports TEMP_PREFIX without loading the native addon.
 import { closeSync, openSync, readSync } from 'node:fs'
+import { constants } from 'node:os'
+import { errnoError } from '../errors.js'
+
+const osErrno = constants.errno
 
 export const TEMP_PREFIX = '.btrfs-receive-'
 
@@ -14,7 +18,7 @@ function randomHex(): string {
   const bytes = Buffer.alloc(6)
   const fd = openSync('/dev/urandom', 'r')
   try {
-    if (readSync(fd, bytes, 0, 6, null) !== 6) throw new Error('short read from /dev/urandom')
+    if (readSync(fd, bytes, 0, 6, null) !== 6) throw errnoError(osErrno.EIO, { syscall: 'read', path: '/dev/urandom', message: 'short read' })
   } finally {
     closeSync(fd)
   }

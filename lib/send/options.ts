@@ -106,7 +106,7 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new InvalidArgumentError(`options.onProgress must be a function, got ${describe(onProgress)}`)
   }
-  return {
+  const normalized: NormalizedSendOptions = {
     subvolumes: paths,
     parent: o.parent === undefined ? undefined : ref(o.parent, 'options.parent'),
     cloneSources: (cloneSources ?? []).map((c, i) => ref(c, `options.cloneSources[${i}]`)),
@@ -119,4 +119,13 @@ export function normalizeSendOptions(subvolumes: unknown, options: unknown): Nor
     onProgress: onProgress as SendProgressCallback | undefined,
     estimate: bool(o, 'estimate'),
   }
+  NORMALIZED.add(normalized)
+  return normalized
+}
+
+/** Options objects made by normalizeSendOptions (SendStream refuses any other). */
+const NORMALIZED = new WeakSet<object>()
+
+export function isNormalizedSendOptions(value: unknown): value is NormalizedSendOptions {
+  return typeof value === 'object' && value !== null && NORMALIZED.has(value)
 }

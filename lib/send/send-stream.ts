@@ -7,10 +7,10 @@
 import { closeSync } from 'node:fs'
 import type net from 'node:net'
 import { addAbortSignal, Readable } from 'node:stream'
-import { fromNative } from '../errors.js'
+import { fromNative, InvalidArgumentError } from '../errors.js'
 import { native } from '../native.js'
 import { sendError } from './kernel-error.js'
-import type { NormalizedSendOptions } from './options.js'
+import { isNormalizedSendOptions, type NormalizedSendOptions } from './options.js'
 import { createSendPipe } from './pipe.js'
 import { planSend, type SendPart, type SendPlan } from './plan.js'
 import { ProgressReporter } from './progress.js'
@@ -33,6 +33,7 @@ export class SendStream extends Readable {
   #stopEstimate: (() => void) | undefined
 
   constructor(options: NormalizedSendOptions) {
+    if (!isNormalizedSendOptions(options)) throw new InvalidArgumentError('a SendStream is made by send(), not constructed directly')
     super({ highWaterMark: options.highWaterMark })
     this.#options = options
     this.#progress = new ProgressReporter(options.onProgress)

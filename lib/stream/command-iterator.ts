@@ -5,6 +5,7 @@
 // command before the JIT warms up, a quarter of the time of a short compressed stream).
 // Semantics match `for await (const chunk of source) ... yield`: lazy, one chunk held, calls
 // queued in order, errors end the iteration and close the source, return() closes it too.
+import { InvalidArgumentError } from '../errors.js'
 import type { Command } from './commands.js'
 import type { StreamDecoder } from './decoder.js'
 
@@ -18,7 +19,7 @@ function iteratorOf(source: ChunkSource): AsyncIterator<Uint8Array> | Iterator<U
     return (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
   }
   if (typeof (source as Iterable<Uint8Array>)[Symbol.iterator] === 'function') return (source as Iterable<Uint8Array>)[Symbol.iterator]()
-  throw new TypeError('parse() needs a Readable, an (async) iterable of Uint8Array, or a file path')
+  throw new InvalidArgumentError('parse() needs a Readable, an (async) iterable of Uint8Array, or a file path')
 }
 
 export class CommandIterator implements AsyncIterableIterator<Command> {
@@ -94,7 +95,7 @@ export class CommandIterator implements AsyncIterableIterator<Command> {
           return DONE
         }
         const chunk: unknown = r.value
-        if (typeof chunk === 'string') throw new TypeError('parse() needs a byte source, got a string chunk (was an encoding set?)')
+        if (typeof chunk === 'string') throw new InvalidArgumentError('parse() needs a byte source, got a string chunk (was an encoding set?)')
         this.#decoder.write(chunk as Uint8Array)
         const cmd = this.#decoder.next()
         if (cmd !== undefined) return { done: false, value: cmd }

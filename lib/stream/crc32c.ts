@@ -3,6 +3,8 @@
 // admits the zero seed was a mistake that stayed). Pure TypeScript slicing-by-8; the addon's
 // SSE4.2 CRC, when it loads, takes over for inputs of NATIVE_CRC_THRESHOLD bytes or more.
 import { native } from '../native.js'
+import { InvalidArgumentError } from '../errors.js'
+import { checkBytes, checkRange } from '../check.js'
 
 const POLY = 0x82f63b78
 
@@ -120,7 +122,10 @@ export function crc32cCommandFrame(buf: Uint8Array, start: number, end: number):
  * least NATIVE_CRC_THRESHOLD bytes when it is available, else crc32cUpdateJs. Both give identical
  * results; a missing addon (BTRFS_ADDON_UNAVAILABLE) silently means pure TypeScript.
  */
-export function crc32cUpdate(crc: number, buf: Uint8Array, start = 0, end = buf.length): number {
+export function crc32cUpdate(crc: number, buf: Uint8Array, start = 0, end = buf?.length): number {
+  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) throw new InvalidArgumentError(`crc must be a 32-bit integer, got ${String(crc)}`)
+  checkBytes(buf, 'buf')
+  checkRange(buf, start, end)
   if (end - start >= NATIVE_CRC_THRESHOLD) {
     if (nativeUpdate === undefined) nativeUpdate = loadNative()
     if (nativeUpdate !== null) return nativeUpdate(crc, buf, start, end)
@@ -130,5 +135,6 @@ export function crc32cUpdate(crc: number, buf: Uint8Array, start = 0, end = buf.
 
 /** The btrfs send CRC of `bytes` (seed 0, no final XOR). */
 export function crc32c(bytes: Uint8Array): number {
+  checkBytes(bytes, 'bytes')
   return crc32cUpdate(0, bytes, 0, bytes.length)
 }

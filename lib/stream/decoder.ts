@@ -3,7 +3,10 @@
 // exactly the unit's size when a stream header or command straddles chunks, and a command's
 // `len` is checked against maxCommandLength before anything of its body is buffered. Every
 // command's CRC32C is checked before its TLVs are split. After the first error it stays failed.
-import { StreamFormatError, type ErrorCode } from '../errors.js'
+// Attribute numbers follow btrfs-progs: 0 or above the highest any version defines is an error
+// (also inside an unknown command, whose TLVs progs splits too); a number the stream's own
+// version lacks, or one the command does not take, is skipped with a warning.
+import { BtrfsError, InvalidArgumentError, StreamFormatError, type BtrfsCode, type WarningCode } from '../errors.js'
 import {
   ATTRIBUTES_BY_NUMBER,
   COMMANDS_BY_NUMBER,
@@ -23,6 +26,7 @@ import {
   type StreamVersion,
 } from './constants.js'
 import { builderFor } from './builders.js'
+import { checkOptions } from '../check.js'
 import { crc32cCommandFrame, crc32cFramesChecker } from './crc32c.js'
 import { crcMismatch, streamHeaderVersion, u32 } from './framing.js'
 
@@ -34,18 +38,21 @@ export interface DecoderOptions {
    * DEFAULT_MAX_COMMAND_LENGTH (256 KiB), above what any kernel emits; checked before buffering.
    */
   maxCommandLength?: number
-  /** Yield command numbers the stream's version does not define as `{ type: 'unknown' }` instead of failing. */
+  /**
+   * Yield command numbers the stream's version does not define as `{ type: 'unknown' }` instead
+   * of failing (what `btrfs receive --dump` does: it skips them). Their TLV framing is still checked.
+   */
   allowUnknownCommands?: boolean
   /**
    * Copy byte values (paths, names, uuids, data) out of the input. Without it they are views into
    * the input chunks or the decoder's straddle buffer: valid until the next command is pulled.
    */
   copy?: boolean
-  /** Called for attributes that are skipped: unknown numbers, or ones the command does not take. */
+  /** Called for attributes that are skipped: numbers the stream's version lacks, or ones the command does not take. */
   onWarning?: (warning: StreamWarning) => void
 }
 
-export type StreamWarningCode = 'BTRFS_STREAM_UNKNOWN_ATTRIBUTE' | 'BTRFS_STREAM_UNEXPECTED_ATTRIBUTE'
+export type StreamWarningCode = Extract<WarningCode, 'BTRFS_STREAM_ATTRIBUTE_NOT_IN_VERSION' | 'BTRFS_STREAM_UNEXPECTED_ATTRIBUTE'>
 
 export interface StreamWarning {
   code: StreamWarningCode
@@ -65,6 +72,8 @@ const enum State {
 }
 
 const MAX_SAFE_HIGH = 0x1fffff
+/** The highest attribute number of any version; btrfs-progs refuses higher ones. */
+const ATTR_LIMIT = ATTR_MAX[3]
 
 /** Per command number: 0 = attribute not taken, 1 = optional, 2 = required (derived from COMMANDS). */
 const ATTR_ROLE: readonly (Uint8Array | undefined)[] = COMMANDS_BY_NUMBER.map((s) => {
@@ -153,9 +162,11 @@ export class StreamDecoder {
   #need = 0
 
   constructor(options: DecoderOptions = {}) {
+    options = checkOptions(options)
     this.#verifyCrc = options.verifyCrc ?? true
     const max = options.maxCommandLength ?? DEFAULT_MAX_COMMAND_LENGTH
-    if (!Number.isSafeInteger(max) || max < 0) throw new RangeError('maxCommandLength must be a non-negative integer')
+    if (!Number.isSafeInteger(max) || max < 0) throw new InvalidArgumentError(`maxCommandLength must be a non-negative integer, got ${String(max)}`)
+    if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw new InvalidArgumentError('onWarning must be a function')
     this.#maxLen = max
     this.#allowUnknown = options.allowUnknownCommands ?? false
     this.#copy = options.copy ?? false
@@ -205,8 +216,8 @@ export class StreamDecoder {
    */
   write(chunk: Uint8Array): void {
     if (this.#failed) throw this.#failed
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('StreamDecoder expects a Uint8Array or Buffer')
-    if (this.#chunk) throw new Error('StreamDecoder.write: call next() until it returns undefined first')
+    if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError(`StreamDecoder expects a Uint8Array or Buffer, got ${typeof chunk}`)
+    if (this.#chunk) throw new BtrfsError('BTRFS_INVALID_CALL', 'StreamDecoder.write: call next() until it returns undefined first')
     if (chunk.length === 0) return
     this.#sawInput = true
     this.#chunk = asBuffer(chunk)
@@ -304,7 +315,7 @@ export class StreamDecoder {
   /** Declares the input complete. Throws if it was empty or ended inside a command or before END. */
   end(): void {
     if (this.#failed) throw this.#failed
-    if (this.#chunk) throw new Error('StreamDecoder.end: call next() until it returns undefined first')
+    if (this.#chunk) throw new BtrfsError('BTRFS_INVALID_CALL', 'StreamDecoder.end: call next() until it returns undefined first')
     let err: StreamFormatError | undefined
     if (!this.#sawInput) {
       err = new StreamFormatError('BTRFS_STREAM_EMPTY', 'empty stream is not considered valid', { offset: 0 })
@@ -363,7 +374,7 @@ export class StreamDecoder {
     return len
   }
 
-  #error(code: ErrorCode, detail: string, cmd?: number, attribute?: number): StreamFormatError {
+  #error(code: BtrfsCode, detail: string, cmd?: number, attribute?: number): StreamFormatError {
     return new StreamFormatError(code, detail, {
       offset: this.#pos,
       commandIndex: this.#index,
@@ -391,6 +402,7 @@ export class StreamDecoder {
       if (!this.#allowUnknown) {
         throw this.#error('BTRFS_STREAM_UNKNOWN_COMMAND', `unknown command ${cmdNum} for stream version ${version}`, cmdNum)
       }
+      this.#checkTlvs(b, p + COMMAND_HEADER_SIZE, end, cmdNum)
       const payload = b.subarray(p + COMMAND_HEADER_SIZE, end)
       cmd = {
         type: 'unknown',
@@ -422,27 +434,13 @@ export class StreamDecoder {
     let required = 0
     try {
       while (q < end) {
-        if (end - q < 2) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum)
-        const t = b[q] | (b[q + 1] << 8)
-        let vs: number
-        let vlen: number
-        if (t === ATTR.DATA && version >= 2) {
-          // v2+: DATA has no length and runs to the end of the command (kernel send.h, FORMAT.md §1.3).
-          vs = q + 2
-          vlen = end - vs
-        } else {
-          if (end - q < 4) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum, t)
-          vlen = b[q + 2] | (b[q + 3] << 8)
-          vs = q + 4
-          if (vs + vlen > end) {
-            throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute length ${vlen} runs past the command end`, cmdNum, t)
-          }
-        }
+        const t = this.#tlvType(b, q, end, cmdNum)
+        const vs = this.#tlvValue(b, q, end, t, cmdNum)
+        const vlen = this.#vlen
         q = vs + vlen
-        if (t === 0) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'invalid attribute type 0', cmdNum, t)
         const kind = t <= maxAttr ? KIND_BY_ATTR[t] : Kind.None
         if (kind === Kind.None) {
-          this.#warn('BTRFS_STREAM_UNKNOWN_ATTRIBUTE', `unknown attribute ${t} for stream version ${version} skipped`, cmdNum, t)
+          this.#warn('BTRFS_STREAM_ATTRIBUTE_NOT_IN_VERSION', `attribute ${t} is not defined in stream version ${version}; skipped`, cmdNum, t)
           continue
         }
         const role = roles[t]
@@ -475,6 +473,39 @@ export class StreamDecoder {
     } finally {
       // The slots are shared by every command: a value must not leak into the next one.
       for (let k = 0; k < nUsed; k++) slots[used[k]] = undefined
+    }
+  }
+
+  /** Length of the value found by the last #tlvValue (a second return value without an allocation). */
+  #vlen = 0
+
+  /** The type of the TLV at q; an unknown number fails as btrfs-progs fails it. */
+  #tlvType(b: Buffer, q: number, end: number, cmdNum: number): number {
+    if (end - q < 2) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum)
+    const t = b[q] | (b[q + 1] << 8)
+    if (t === 0 || t > ATTR_LIMIT) throw this.#error('BTRFS_STREAM_UNKNOWN_ATTRIBUTE', `invalid tlv in cmd tlv_type = ${t}`, cmdNum, t)
+    return t
+  }
+
+  /** Start of the value of the TLV of type t at q; its length goes to #vlen. */
+  #tlvValue(b: Buffer, q: number, end: number, t: number, cmdNum: number): number {
+    if (t === ATTR.DATA && this.#version >= 2) {
+      // v2+: DATA has no length and runs to the end of the command.
+      this.#vlen = end - q - 2
+      return q + 2
+    }
+    if (end - q < 4) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', 'attribute header runs past the command end', cmdNum, t)
+    const vlen = b[q + 2] | (b[q + 3] << 8)
+    if (q + 4 + vlen > end) throw this.#error('BTRFS_STREAM_BAD_ATTRIBUTE', `attribute length ${vlen} runs past the command end`, cmdNum, t)
+    this.#vlen = vlen
+    return q + 4
+  }
+
+  /** Walks the TLVs of a command that is not decoded (unknown), checking only their framing. */
+  #checkTlvs(b: Buffer, q: number, end: number, cmdNum: number): void {
+    while (q < end) {
+      const t = this.#tlvType(b, q, end, cmdNum)
+      q = this.#tlvValue(b, q, end, t, cmdNum) + this.#vlen
     }
   }
 

@@ -2,7 +2,7 @@
 // lengthless DATA) from the same schema table the decoder reads, so encode → decode round-trips.
 // It checks what the format needs (required fields, value ranges, sizes) but never judges path
 // contents, and raw() writes arbitrary commands and attributes, so tests can build hostile input.
-import { StreamFormatError } from '../errors.js'
+import { InvalidArgumentError, StreamFormatError } from '../errors.js'
 import { ATTRIBUTES, COMMANDS, type AttributeField, type Command, type CommandData } from './commands.js'
 import {
   CMD_MAX,
@@ -15,6 +15,7 @@ import {
   type StreamVersion,
 } from './constants.js'
 import { crc32cUpdate } from './crc32c.js'
+import { checkOptions } from '../check.js'
 
 export interface EncoderOptions {
   /** Protocol version written in the header and used for DATA framing (default 1). */
@@ -48,8 +49,9 @@ export class StreamEncoder {
   readonly version: StreamVersion
 
   constructor(options: EncoderOptions = {}) {
+    options = checkOptions(options)
     const version = options.version ?? 1
-    if (version !== 1 && version !== 2 && version !== 3) throw new RangeError(`stream version must be 1, 2 or 3, got ${String(version)}`)
+    if (version !== 1 && version !== 2 && version !== 3) throw new InvalidArgumentError(`stream version must be 1, 2 or 3, got ${String(version)}`)
     this.version = version
   }
 
@@ -66,6 +68,8 @@ export class StreamEncoder {
    * decoded command re-encodes to its original bytes when its attributes were in kernel order.
    */
   encode(command: CommandData | Command): Buffer {
+    if (typeof command !== 'object' || command === null) throw new InvalidArgumentError('command must be an object with a type')
+    if (command.type === 'unknown' && !Number.isInteger(command.cmd)) throw invalid('an unknown command needs its number in cmd')
     if (command.type === 'unknown') return this.raw(command.cmd, [], { payload: command.payload })
     const schema = COMMANDS[command.type]
     if (!schema) throw invalid(`unknown command type ${JSON.stringify((command as { type: unknown }).type)}`)
@@ -97,6 +101,7 @@ export class StreamEncoder {
    * `options.crc` says otherwise. `options.payload` replaces the TLV area entirely.
    */
   raw(cmd: number, attributes: readonly RawAttribute[], options: RawCommandOptions & { payload?: Uint8Array } = {}): Buffer {
+    checkRaw(cmd, attributes, checkOptions(options))
     let len = 0
     if (options.payload) len = options.payload.length
     else for (const a of attributes) len += (a.noLength ? 2 : 4) + a.value.length
@@ -126,9 +131,35 @@ export class StreamEncoder {
 
   /** Header plus every command, as one Buffer (a complete stream if the list ends with END). */
   stream(commands: Iterable<CommandData | Command>): Buffer {
+    if (typeof (commands as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+      throw new InvalidArgumentError('commands must be an iterable of commands')
+    }
     const parts = [this.header()]
     for (const c of commands) parts.push(this.encode(c))
     return Buffer.concat(parts)
+  }
+}
+
+const isU16 = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffff
+const isU32 = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= MAX_U32
+
+/** raw() writes whatever it is told, but only what fits the fields it is told to write. */
+function checkRaw(cmd: unknown, attributes: unknown, options: RawCommandOptions & { payload?: unknown }): void {
+  if (!isU16(cmd)) throw new InvalidArgumentError(`cmd must be an integer in 0..65535, got ${String(cmd)}`)
+  if (options.payload !== undefined && !(options.payload instanceof Uint8Array)) throw new InvalidArgumentError('options.payload must be a Uint8Array')
+  for (const key of ['crc', 'len'] as const) {
+    if (options[key] !== undefined && !isU32(options[key])) throw new InvalidArgumentError(`options.${key} must be a u32, got ${String(options[key])}`)
+  }
+  if (!Array.isArray(attributes)) throw new InvalidArgumentError('attributes must be an array')
+  for (const a of attributes as unknown[]) {
+    const attr = a as Partial<RawAttribute> | null
+    if (typeof attr !== 'object' || attr === null || !isU16(attr.type) || !(attr.value instanceof Uint8Array) ||
+      (attr.length !== undefined && !isU16(attr.length))) {
+      throw new InvalidArgumentError('each attribute must be { type: u16, value: Uint8Array, length?: u16, noLength?: boolean }')
+    }
+    if (!attr.noLength && attr.length === undefined && attr.value.length > 0xffff) {
+      throw new InvalidArgumentError(`attribute ${attr.type} value of ${attr.value.length} bytes does not fit its u16 length (set length or noLength)`)
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // caller-thread FrameChecker, which checks framing and CRCs without decoding. One place for the
 // stream header check and the wording of its errors and of a CRC mismatch, so the two report
 // the same problem the same way.
-import type { ErrorCode } from '../errors.js'
+import type { BtrfsCode } from '../errors.js'
 import { STREAM_MAGIC, type StreamVersion } from './constants.js'
 
 /** Little-endian u32 at b[p] (as an unsigned number). */
@@ -19,7 +19,7 @@ export function streamHeaderVersion(
   b: Uint8Array,
   q: number,
   afterEnd: boolean,
-  fail: (code: ErrorCode, detail: string) => Error,
+  fail: (code: BtrfsCode, detail: string) => Error,
 ): StreamVersion {
   for (let i = 0; i < STREAM_MAGIC.length; i++) {
     if (b[q + i] !== STREAM_MAGIC[i]) {

@@ -7,6 +7,7 @@ import type { Command } from './commands.js'
 import { StreamDecoder, type DecoderOptions } from './decoder.js'
 import { readFileChunks } from './file-source.js'
 import { CommandIterator } from './command-iterator.js'
+import { checkByteSource } from '../check.js'
 
 export type ParseOptions = DecoderOptions
 export type { CommandIterator }
@@ -21,6 +22,7 @@ export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Read
  * StreamFormatError (format) or the source's own errors (I/O); invalid options throw at once.
  */
 export function parse(source: ByteSource | string, options: ParseOptions = {}): CommandIterator {
+  checkByteSource(source, 'source', true)
   const decoder = new StreamDecoder(options)
   return new CommandIterator(decoder, typeof source === 'string' ? readFileChunks(source) : (source as AsyncIterable<Uint8Array>))
 }

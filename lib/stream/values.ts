@@ -1,6 +1,8 @@
 // Helpers for the value types commands carry: byte paths and names for display, timespecs as
 // Dates or nanoseconds. UUID text lives in lib/uuid.ts (formatUuid). No wire-format knowledge.
 import type { Timespec } from './commands.js'
+import { InvalidArgumentError } from '../errors.js'
+import { checkBytes, checkTimespec } from '../check.js'
 
 /**
  * A path or name as a string. 'utf8' (the default) replaces invalid sequences with U+FFFD, so it
@@ -8,20 +10,25 @@ import type { Timespec } from './commands.js'
  * (Node's fs accepts Buffer paths).
  */
 export function decodePath(bytes: Uint8Array, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  checkBytes(bytes, 'bytes')
+  if (encoding !== 'utf8' && encoding !== 'latin1') throw new InvalidArgumentError(`encoding must be 'utf8' or 'latin1', got ${String(encoding)}`)
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(encoding)
 }
 
 /** Whether bytes are valid UTF-8, i.e. decodePath(bytes) loses nothing. */
 export function isUtf8Path(bytes: Uint8Array): boolean {
+  checkBytes(bytes, 'bytes')
   return Buffer.from(decodePath(bytes), 'utf8').equals(bytes)
 }
 
 /** A timespec as a Date (millisecond precision; nanoseconds are truncated). */
 export function toDate(ts: Timespec): Date {
+  checkTimespec(ts, 'ts')
   return new Date(Number(ts.sec) * 1000 + Math.floor(ts.nsec / 1e6))
 }
 
 /** A timespec as nanoseconds since the epoch. */
 export function toNanoseconds(ts: Timespec): bigint {
+  checkTimespec(ts, 'ts')
   return ts.sec * 1_000_000_000n + BigInt(ts.nsec)
 }

@@ -3,7 +3,7 @@
 // (BTRFS_NOT_SUBVOLUME: its inode is not 256). Callers close what they open.
 import { constants, promises as fsp } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { BtrfsError } from '../errors.js'
+import { BtrfsError, fromNodeSystemError } from '../errors.js'
 import { nativeCall } from './call.js'
 
 const BTRFS_SUPER_MAGIC = 0x9123683e
@@ -20,11 +20,15 @@ export interface OpenSubvolume {
 
 /** Opens a directory on btrfs read-only; rejects BTRFS_NOT_BTRFS elsewhere. */
 export async function openBtrfsDir(path: string): Promise<FileHandle> {
-  const stat = await fsp.statfs(path)
-  if (stat.type !== BTRFS_SUPER_MAGIC) {
-    throw new BtrfsError('BTRFS_NOT_BTRFS', `not on a btrfs filesystem: '${path}'`, { path })
+  try {
+    const stat = await fsp.statfs(path)
+    if (stat.type !== BTRFS_SUPER_MAGIC) {
+      throw new BtrfsError('BTRFS_NOT_BTRFS', `not on a btrfs filesystem: '${path}'`, { path })
+    }
+    return await fsp.open(path, constants.O_RDONLY | constants.O_DIRECTORY)
+  } catch (err) {
+    throw fromNodeSystemError(err)
   }
-  return fsp.open(path, constants.O_RDONLY | constants.O_DIRECTORY)
 }
 
 /** Opens a subvolume root and reads its id. */

@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { DEFAULT_MAX_COMMAND_LENGTH, ERROR_CODES, StreamDecoder, StreamEncoder } from '../../lib/index.js'
+import { DEFAULT_MAX_COMMAND_LENGTH, ERROR_CODES, StreamDecoder, StreamEncoder, WARNING_CODES } from '../../lib/index.js'
 import { RECEIVE_DEFAULTS } from '../../lib/receive/options.js'
 import { normalizeSendOptions } from '../../lib/send/options.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
@@ -49,6 +49,10 @@ function decoderChecksCrc(): boolean {
 }
 
 test.each(Object.keys(ERROR_CODES))('README lists error code %s', (code) => {
+  expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\|`))
+})
+
+test.each(Object.keys(WARNING_CODES))('README lists warning code %s', (code) => {
   expect(readme).toMatch(new RegExp(`\\| \`${code}\` \\|`))
 })
 

@@ -79,17 +79,9 @@ export function decodeChunked(bytes: Uint8Array, sizes: readonly number[], optio
   return out
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Deterministic PRNG (mulberry32) so failures reproduce; the decoder fuzzer's own. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const rng = (require('../../scripts/fuzz/decoder-cases.js') as { rng: (seed: number) => () => number }).rng
 
 /** Runs fn and returns the error it throws (fails the test if it does not throw). */
 export function thrown(fn: () => unknown): Error & { code?: string; offset?: number; commandIndex?: number; commandType?: number; attribute?: number } {

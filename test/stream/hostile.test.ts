@@ -2,10 +2,10 @@
 // own code, length caps act before buffering, unknown attributes warn, and random or mutated
 // bytes only ever produce StreamFormatError, never a crash or a hang.
 import fc from 'fast-check'
-import { StreamFormatError } from '../../lib/errors.js'
+import { StreamFormatError, WARNING_CODES } from '../../lib/errors.js'
 import { StreamDecoder, decodeAll, type StreamWarning } from '../../lib/stream/decoder.js'
 import { StreamEncoder, type RawAttribute } from '../../lib/stream/encoder.js'
-import { ATTR, CMD, DEFAULT_MAX_COMMAND_LENGTH } from '../../lib/stream/constants.js'
+import { ATTR, ATTR_MAX, CMD, DEFAULT_MAX_COMMAND_LENGTH } from '../../lib/stream/constants.js'
 import { decodeChunked, fixture, thrown } from './helpers.js'
 
 const v1 = new StreamEncoder({ version: 1 })
@@ -49,7 +49,7 @@ describe('length cap before buffering', () => {
   test('maxCommandLength is an option', () => {
     const err = thrown(() => decodeAll(fixture('full-v2.bin'), { maxCommandLength: 1000 }))
     expect(err).toMatchObject({ code: 'BTRFS_STREAM_TOO_LARGE', commandName: 'write' })
-    expect(() => new StreamDecoder({ maxCommandLength: -1 })).toThrow(RangeError)
+    expect(() => new StreamDecoder({ maxCommandLength: -1 })).toThrow(expect.objectContaining({ code: 'BTRFS_INVALID_ARGUMENT' }))
   })
 })
 
@@ -94,17 +94,17 @@ describe('attribute rules', () => {
     const overrun = v1.raw(CMD.UNLINK, [attr(ATTR.PATH, s('abc'), { length: 50 })])
     const cutHeader = v1.raw(CMD.UNLINK, [attr(ATTR.PATH, s('a')), attr(7, new Uint8Array(0), { noLength: true })])
     const oneByteLeft = v1.raw(CMD.UNLINK, [], { payload: Buffer.from([ATTR.PATH, 0, 1, 0, 0x61, 0x0f]) })
-    for (const cmd of [zero, overrun, cutHeader, oneByteLeft]) {
+    expect(thrown(() => decodeAll(stream([zero])))).toMatchObject({ code: 'BTRFS_STREAM_UNKNOWN_ATTRIBUTE', offset: 17, commandType: CMD.UNLINK, attribute: 0 })
+    for (const cmd of [overrun, cutHeader, oneByteLeft]) {
       const err = thrown(() => decodeAll(stream([cmd])))
       expect(err).toMatchObject({ code: 'BTRFS_STREAM_BAD_ATTRIBUTE', offset: 17, commandType: CMD.UNLINK })
     }
   })
 
-  test('unknown and misplaced attributes are skipped with a warning', () => {
+  test('attributes of a later version or not taken by the command are skipped with a registered warning', () => {
     const warnings: StreamWarning[] = []
     const cmd = v1.raw(CMD.MKFILE, [
       attr(ATTR.PATH, s('a')),
-      attr(816, s('synology')),
       attr(ATTR.INO, u64(257)),
       attr(ATTR.SIZE, u64(4)),
       attr(ATTR.VERITY_ALGORITHM, Buffer.from([1])),
@@ -113,10 +113,19 @@ describe('attribute rules', () => {
     expect(c).toMatchObject({ type: 'mkfile', ino: 257n })
     expect(c).not.toHaveProperty('size')
     expect(warnings.map((w) => [w.code, w.attribute, w.offset, w.commandName])).toEqual([
-      ['BTRFS_STREAM_UNKNOWN_ATTRIBUTE', 816, 17, 'mkfile'],
       ['BTRFS_STREAM_UNEXPECTED_ATTRIBUTE', ATTR.SIZE, 17, 'mkfile'],
-      ['BTRFS_STREAM_UNKNOWN_ATTRIBUTE', ATTR.VERITY_ALGORITHM, 17, 'mkfile'],
+      ['BTRFS_STREAM_ATTRIBUTE_NOT_IN_VERSION', ATTR.VERITY_ALGORITHM, 17, 'mkfile'],
     ])
+    for (const w of warnings) expect(Object.keys(WARNING_CODES)).toContain(w.code)
+  })
+
+  test('an attribute number no version defines is an error, also inside an unknown command (as btrfs-progs)', () => {
+    for (const t of [ATTR_MAX[3] + 1, 816, 0xffff]) {
+      const known = v1.raw(CMD.MKFILE, [attr(ATTR.PATH, s('a')), attr(t, s('synology')), attr(ATTR.INO, u64(257))])
+      expect(thrown(() => decodeAll(stream([known])))).toMatchObject({ code: 'BTRFS_STREAM_UNKNOWN_ATTRIBUTE', attribute: t, commandName: 'mkfile' })
+      const unknown = v1.raw(99, [attr(t, s('x'))])
+      expect(thrown(() => decodeAll(stream([unknown]), { allowUnknownCommands: true }))).toMatchObject({ code: 'BTRFS_STREAM_UNKNOWN_ATTRIBUTE', attribute: t })
+    }
   })
 
   test('v2: DATA swallows everything after it, so attributes placed after it are lost', () => {
