@@ -5,7 +5,7 @@
 // the WRITE commands the kernel would emit for that range: one per max-data-chunk, each with its
 // 10-byte header, PATH, FILE_OFFSET and DATA attributes.
 import { parse } from '../stream/parser.js'
-import { normalizeSendOptions, type NormalizedSendOptions, type SendOptions } from './options.js'
+import { deriveSendOptions, normalizeSendOptions, type NormalizedSendOptions, type SendOptions } from './options.js'
 import { SendStream } from './send-stream.js'
 
 export interface SendEstimate {
@@ -54,7 +54,7 @@ export async function estimate(subvolumes: string | string[], options: EstimateO
 }
 
 export async function estimateNormalized(options: NormalizedSendOptions): Promise<SendEstimate> {
-  const metadata = new SendStream({ ...options, noFileData: true, onProgress: undefined, estimate: false })
+  const metadata = new SendStream(deriveSendOptions(options, { noFileData: true, onProgress: undefined, estimate: false }))
   let extra = 0
   let commands = 0
   let dataBytes = 0

@@ -129,3 +129,10 @@ const NORMALIZED = new WeakSet<object>()
 export function isNormalizedSendOptions(value: unknown): value is NormalizedSendOptions {
   return typeof value === 'object' && value !== null && NORMALIZED.has(value)
 }
+
+/** `base` with some options changed, as a normalized object (estimate's metadata-only send). */
+export function deriveSendOptions(base: NormalizedSendOptions, changes: Partial<NormalizedSendOptions>): NormalizedSendOptions {
+  const derived: NormalizedSendOptions = { ...base, ...changes }
+  NORMALIZED.add(derived)
+  return derived
+}

@@ -82,7 +82,11 @@ expectTypeOf(subvolume.isReadOnly('/mnt/a')).toEqualTypeOf<Promise<boolean>>()
 expectTypeOf(subvolume.snapshot).toBeCallableWith('/mnt/a', '/mnt/b', { readOnly: true })
 
 // errors: one base class with a registry code; each kind extends it.
-expectTypeOf<ErrorCode>().toEqualTypeOf<keyof typeof ERROR_CODES>()
+// ErrorCode is the registry's codes, the platform's errno names (BtrfsSystemError) and ABORT_ERR.
+expectTypeOf<keyof typeof ERROR_CODES>().toExtend<ErrorCode>()
+expectTypeOf<'ENOENT'>().toExtend<ErrorCode>()
+expectTypeOf<'ABORT_ERR'>().toExtend<ErrorCode>()
+expectTypeOf<'BTRFS_NO_SUCH_CODE'>().not.toExtend<ErrorCode>()
 expectTypeOf<'BTRFS_SEND_NOT_READONLY'>().toExtend<ErrorCode>()
 expectTypeOf<BtrfsSystemError>().toExtend<BtrfsError>()
 expectTypeOf<StreamFormatError>().toExtend<BtrfsError>()
