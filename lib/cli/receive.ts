@@ -4,8 +4,8 @@
 // at most 5 times a second; otherwise it is quiet except for errors, which print as
 // `ERROR: …` with exit code 1. SIGINT/SIGTERM abort the receive (the partial is deleted).
 import fs from 'node:fs'
-import type { ReceiveProgress } from '../receive/options.js'
-import { receiveFd } from '../receive/receive-fd.js'
+import type { ReceiveProgress } from '../receive/api/options.js'
+import { receiveFd } from '../receive/api/receive-fd.js'
 
 export const RECEIVE_USAGE = [
   'usage: btrfs-stream receive [options] DEST',

@@ -1,10 +1,10 @@
 // What receive() and the CLI's in-thread receiver (receive-fd.ts) accept and report: the option,
 // progress, warning and result types, the option checks, and the worker options derived from
 // them. Kept apart from receive.ts so the in-thread path loads none of the worker plumbing.
-import { InvalidArgumentError } from '../errors.js'
-import type { ReceivedSubvolume } from './incoming.js'
+import { InvalidArgumentError } from '../../errors.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
 import type { WorkerOptions } from './protocol.js'
-import type { ReceiveError } from './receive-error.js'
+import type { ReceiveError } from '../engine/receive-error.js'
 
 export interface ReceiveProgress {
   /** Input bytes applied so far. */

@@ -3,7 +3,7 @@
 // once applied (backpressure). Abort is a shared flag (seen between commands, even while the
 // worker never yields) plus a message to wake a worker waiting for input.
 import type { ErrorRecord } from './error-transfer.js'
-import type { ReceivedSubvolume } from './incoming.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
 
 export interface WorkerOptions {
   maxErrors: number

@@ -4,13 +4,13 @@
 // AbortSignal, and settles with the result or the worker's error rebuilt as its own class.
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
-import { AbortError, InvalidArgumentError } from '../errors.js'
-import type { ByteSource } from '../stream/parser.js'
+import { AbortError, InvalidArgumentError } from '../../errors.js'
+import type { ByteSource } from '../../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
-import { FrameChecker } from './frame-check.js'
+import { FrameChecker } from '../../stream/frame-check.js'
 import { engineOptions, validate, type ReceiveOptions, type ReceiveResult } from './options.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
-import type { ReceiveError } from './receive-error.js'
+import type { ReceiveError } from '../engine/receive-error.js'
 import { spawnReceiveWorker } from './spawn-worker.js'
 
 const MAX_IN_FLIGHT = 8 * 1024 * 1024

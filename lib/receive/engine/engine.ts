@@ -3,12 +3,12 @@
 // through a small window. The session's syscalls run on a queue thread behind it: when chunk()
 // returns, nothing refers into the chunk before that one any more (its writes have landed), so
 // that buffer may be reused; drain() releases the last one as well.
-import { AbortError } from '../errors.js'
-import type { Command } from '../stream/commands.js'
-import { StreamDecoder } from '../stream/decoder.js'
-import type { Destination } from './destination.js'
-import type { ReceivedSubvolume } from './incoming.js'
-import type { ProgressRecord, WorkerOptions } from './protocol.js'
+import { AbortError } from '../../errors.js'
+import type { Command } from '../../stream/commands.js'
+import { StreamDecoder } from '../../stream/decoder.js'
+import type { Destination } from '../fs/destination.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
+import type { ProgressRecord, WorkerOptions } from '../api/protocol.js'
 import type { ReceiveError } from './receive-error.js'
 import { Session } from './session.js'
 

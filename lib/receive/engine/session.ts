@@ -9,13 +9,13 @@
 // is journaled until its records have run; on a QueueFailure the applier drops its fd caches and
 // the journal is replayed from the failed command with direct syscalls, which fail (or take
 // their fallback) exactly as the unqueued receiver does, in stream order.
-import { BtrfsError, fromNative, type ErrorCode } from '../errors.js'
-import type { Command } from '../stream/commands.js'
-import { Applier, FlushError } from './apply.js'
-import { QueueFailure } from './queued-ops.js'
-import type { Destination } from './destination.js'
-import { IncomingSubvolume, type ReceivedSubvolume } from './incoming.js'
-import { displayPath } from './path-guard.js'
+import { BtrfsError, fromNative, type ErrorCode } from '../../errors.js'
+import type { Command } from '../../stream/commands.js'
+import { Applier, FlushError } from '../fs/apply.js'
+import { QueueFailure } from '../fs/queued-ops.js'
+import type { Destination } from '../fs/destination.js'
+import { IncomingSubvolume, type ReceivedSubvolume } from '../fs/incoming.js'
+import { displayPath } from '../fs/path-guard.js'
 import { ReceiveError } from './receive-error.js'
 
 /**

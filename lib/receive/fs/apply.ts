@@ -6,7 +6,7 @@
 // Synchronous except a clone whose source subvolume is looked up for the first time.
 import { chmodSync, closeSync, fstatSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { BtrfsError } from '../errors.js'
+import { BtrfsError } from '../../errors.js'
 import type {
   CloneCommand,
   Command,
@@ -14,9 +14,9 @@ import type {
   EnableVerityCommand,
   FileattrCommand,
   Timespec,
-} from '../stream/commands.js'
+} from '../../stream/commands.js'
 import { ConfinedTree } from './confined-tree.js'
-import { compressionName, decompressExtent } from './decompress.js'
+import { compressionName, decompressExtent } from '../codecs/decompress.js'
 import { FileCache, openRegular, openRegularAt } from './file-cache.js'
 import { checkPath, displayPath, pathProblem } from './path-guard.js'
 import { QueuedOps } from './queued-ops.js'

@@ -2,7 +2,7 @@
 // (the second is openat2 beneath the subvolume root, see confined-tree.ts). A path is relative,
 // '/'-separated, with no empty, '.' or '..' component and no NUL; '' is the subvolume root and is
 // allowed only where the command may act on the root. Pure functions, no I/O.
-import { BtrfsError } from '../errors.js'
+import { BtrfsError } from '../../errors.js'
 
 const SLASH = 0x2f
 const DOT = 0x2e

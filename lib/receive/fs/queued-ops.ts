@@ -15,7 +15,7 @@
 // before the chunk is reused). BTRFS_STREAM_NO_BATCH=1 turns batching off (every call direct).
 import { closeSync, fchmodSync, ftruncateSync, writevSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { errnoError } from '../errors.js'
+import { errnoError } from '../../errors.js'
 import { displayPath } from './path-guard.js'
 import { C, missingSyscalls, sys } from './sys.js'
 
