@@ -19,7 +19,8 @@ export type { SubvolumeInfo, SubvolumeEntry, SnapshotOptions, SetReadOnlyOptions
 export { formatUuid, parseUuid } from './uuid.js'
 export { nativePath } from './native.js'
 
-// stream decoding, dump and encoding (lib/stream/, lib/dump/)
+// stream decoding, dump and encoding (lib/stream/, lib/dump/); the addon's CRC32C when it loads
+import './stream/crc32c-native.js'
 export { StreamDecoder, decodeAll } from './stream/decoder.js'
 export type { DecoderOptions, StreamWarning, StreamWarningCode } from './stream/decoder.js'
 export { parse, createParser } from './stream/parser.js'

@@ -7,6 +7,7 @@ import type { Command } from './commands.js'
 import { StreamDecoder, type DecoderOptions } from './decoder.js'
 import { readFileChunks } from './file-source.js'
 import { CommandIterator } from './command-iterator.js'
+import './crc32c-native.js'
 
 export type ParseOptions = DecoderOptions
 export type { CommandIterator }

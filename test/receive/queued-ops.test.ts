@@ -1,4 +1,4 @@
-// The receiver's syscall queue (lib/receive/queued-ops.ts over native/op_queue.cc): records run
+// The receiver's syscall queue (lib/receive/fs/queued-ops.ts over native/op_queue.cc): records run
 // in order on their own thread with virtual fds; the first failure stops the queue and is
 // reported with its command's tag; recovery closes what the queue opened. Then, on btrfs, the
 // session's replay: every failing or fallback stream gives exactly the result and the errors of
@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { receive, StreamEncoder } from '../../lib/index.js'
 import type { CommandData } from '../../lib/index.js'
-import { QueuedOps, QueueFailure } from '../../lib/receive/fs/queued-ops.js'
+import { QueuedOps, QueueFailure, RECORD_LAYOUT } from '../../lib/receive/fs/queued-ops.js'
 import { C, RESOLVE_CONFINED, sys } from '../../lib/receive/fs/sys.js'
 import { describeBtrfs } from '../support/btrfs.js'
 import { chunked, digest } from './support/harness.js'
@@ -29,6 +29,10 @@ function withBatchingOff<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe('QueuedOps', () => {
+  test('writes records in the layout the addon reads (sizes, field offsets, opcodes, slots)', () => {
+    expect(JSON.parse(JSON.stringify(sys.opQueueLayout))).toEqual(RECORD_LAYOUT)
+  })
+
   let dir: string
   let dirFd: number
 

@@ -3,7 +3,7 @@
 // them. Kept apart from receive.ts so the in-thread path loads none of the worker plumbing.
 import { InvalidArgumentError } from '../../errors.js'
 import type { ReceivedSubvolume } from '../fs/incoming.js'
-import type { WorkerOptions } from './protocol.js'
+import type { EngineOptions } from '../engine/engine.js'
 import type { ReceiveError } from '../engine/receive-error.js'
 
 export interface ReceiveProgress {
@@ -77,8 +77,8 @@ export function validate(dest: unknown, options: ReceiveOptions): void {
   }
 }
 
-/** The engine's options (see protocol.ts) for `options`; `verifyCrc` says who checks CRCs. */
-export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): WorkerOptions {
+/** The engine's options (see engine.ts) for `options`; `verifyCrc` says who checks CRCs. */
+export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): EngineOptions {
   return {
     maxErrors: options.maxErrors ?? 1,
     keepPartial: options.keepPartial ?? false,

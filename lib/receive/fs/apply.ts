@@ -1,41 +1,35 @@
-// Applies one file command of a send stream inside the subvolume being received: one method per
-// command (the btrfs_send_ops table of btrfs-progs as a TS object). Every path is checked
-// lexically, then reached through ConfinedTree (parent via openat2 beneath the root) and acted on
-// with *at syscalls that never follow the leaf; data goes through the cached write fd. Commands
-// are applied strictly in stream order (chown before security.capability, UTIMES last).
-// Synchronous except a clone whose source subvolume is looked up for the first time.
-import { chmodSync, closeSync, fstatSync } from 'node:fs'
+// Applies one file command of a send stream inside the subvolume being received: one case per
+// command. Every path is checked lexically, then reached through ConfinedTree (parent via
+// openat2 beneath the root) and acted on with *at syscalls that never follow the leaf; data goes
+// through the cached write fd. Commands are applied strictly in stream order (chown before
+// security.capability, UTIMES last). Synchronous except a clone whose source subvolume is looked
+// up for the first time. What is not per command lives beside it: write gathering
+// (write-gather.ts), old-kernel fallbacks (old-kernel.ts), encoded writes (encoded-write.ts),
+// inode flags and the deferred ones (fileattr.ts).
 import { constants as osc } from 'node:os'
-import { BtrfsError } from '../../errors.js'
-import type {
-  CloneCommand,
-  Command,
-  EncodedWriteCommand,
-  EnableVerityCommand,
-  FileattrCommand,
-  Timespec,
-} from '../../stream/commands.js'
+import type { CloneCommand, Command, EnableVerityCommand, Timespec } from '../../stream/commands.js'
+import { decodeDev } from '../../stream/values.js'
 import { ConfinedTree } from './confined-tree.js'
-import { compressionName, decompressExtent } from '../codecs/decompress.js'
+import { EncodedWrites } from './encoded-write.js'
+import { FileAttrs } from './fileattr.js'
 import { FileCache, openRegular, openRegularAt } from './file-cache.js'
-import { checkPath, displayPath, pathProblem } from './path-guard.js'
+import { errnoOf, OldKernelFallbacks } from './old-kernel.js'
+import { checkPath, pathProblem } from './path-guard.js'
 import { QueuedOps } from './queued-ops.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
-import { btrfsFlagsToFsFlags, DEFERRED_FS_FLAGS, MANAGED_FS_FLAGS } from './inode-flags.js'
+import { WriteGatherer } from './write-gather.js'
+
+export { FlushError } from './write-gather.js'
 
 const E = osc.errno
-const FALLOC_FL_PUNCH_HOLE = 0x02
-/** Consecutive contiguous WRITEs to one file are gathered into one pwritev of up to this. */
-const MAX_GATHERED_WRITE = 2 * 1024 * 1024
+const NO_DEV = { major: 0, minor: 0 }
 /** Creation never grants more than this process's umask allows; read once (workers cannot set it). */
 const UMASK = process.umask()
 
 type CreateCommand = Extract<Command, { type: 'mkfile' | 'mkdir' | 'mknod' | 'mkfifo' | 'mksock' | 'symlink' }>
 
-/** Commands of one inode's group the kernel sends between its rename and its CHMOD (FORMAT.md §2.9). */
+/** Commands of one inode's group the kernel sends between its rename and its CHMOD. */
 const BEFORE_CHMOD = new Set(['write', 'clone', 'encoded_write', 'fallocate', 'truncate', 'chown', 'update_extent', 'set_xattr', 'remove_xattr'])
-/** Largest decompressed extent accepted in the fallback (btrfs's own limit is 128 KiB). */
-const MAX_UNENCODED_LEN = 8 * 1024 * 1024
 
 export interface ApplyContext {
   forceDecompress: boolean
@@ -46,19 +40,9 @@ export interface ApplyContext {
   warn(code: string, message: string): void
 }
 
-function errnoOf(err: unknown): number {
-  const n = (err as { errno?: unknown }).errno
-  return typeof n === 'number' ? -n : 0
-}
-
 function signedSec(ts: Timespec): bigint {
   // On disk the seconds are a u64 holding an s64: pre-1970 times arrive as huge values.
   return BigInt.asIntN(64, ts.sec)
-}
-
-function procPath(fd: number, leaf?: Buffer): Buffer {
-  const base = Buffer.from(`/proc/self/fd/${fd}/`)
-  return leaf ? Buffer.concat([base, leaf]) : Buffer.concat([base, Buffer.from('.')])
 }
 
 export class Applier {
@@ -67,34 +51,32 @@ export class Applier {
   readonly tree: ConfinedTree
   readonly files: FileCache
   readonly #ctx: ApplyContext
-  #xattratWorks = true
-  #fchmodat2Works = true
-  #encodedWorks = true
-  #pending: { fd: number; offset: number; parts: Uint8Array[]; length: number; cmd?: Command; tag: number } | undefined
+  readonly #writes: WriteGatherer
+  readonly #fallbacks: OldKernelFallbacks
+  readonly #encoded: EncodedWrites
+  readonly #attrs: FileAttrs
   /** Clone source kept open for consecutive clones from the same file. */
   #cloneSrc: { key: string; fd: number } | undefined
-  /** IMMUTABLE/APPEND flags, applied when the subvolume is finished (they would block later commands). */
-  readonly #deferredFlags = new Map<string, { path: Buffer; flags: number }>()
 
   constructor(rootFd: number, ctx: ApplyContext) {
     this.tree = new ConfinedTree(rootFd, this.ops)
     this.files = new FileCache(this.tree, this.ops)
     this.#ctx = ctx
+    this.#writes = new WriteGatherer(this.ops)
+    this.#fallbacks = new OldKernelFallbacks(this.ops)
+    this.#encoded = new EncodedWrites(this.ops, this.#writes, ctx.forceDecompress, ctx.warn)
+    this.#attrs = new FileAttrs(this.ops, this.tree, this.files, ctx.warn)
   }
 
   /**
-   * Set by apply() when it also carried out the command after `cmd` (see #createFused); the
-   * caller then skips that one.
+   * Applies `batch[i]` and returns how many commands it consumed: 2 when the command after it
+   * was carried out together with it (a create followed by the rename of its orphan name, done
+   * as one create: see #createFused), else 1. Returns a Promise only when it must wait (first
+   * clone from another subvolume).
    */
-  fused = false
-
-  /**
-   * Applies `cmd`; returns a Promise only when it must wait (first clone from another
-   * subvolume). `batch[i]` is `cmd` when the caller has the commands around it: they let a
-   * create followed by the rename of its orphan name be done as one create (see #createFused).
-   */
-  apply(cmd: Command, batch?: readonly Command[], i = 0): void | Promise<void> {
-    if (cmd.type !== 'write' && this.#pending) this.flush()
+  apply(batch: readonly Command[], i: number): number | Promise<number> {
+    const cmd = batch[i]
+    if (cmd.type !== 'write') this.#writes.flush()
     switch (cmd.type) {
       case 'mkfile':
       case 'mkdir':
@@ -103,15 +85,12 @@ export class Applier {
       case 'mksock':
       case 'symlink': {
         checkPath(cmd.path, false)
-        const next = batch?.[i + 1]
+        const next = batch[i + 1]
         if (next?.type === 'rename' && next.path.equals(cmd.path) && pathProblem(next.pathTo, false) === undefined) {
-          if (this.#createFused(cmd, next.pathTo, batch!, i)) {
-            this.fused = true
-            return
-          }
+          if (this.#createFused(cmd, next.pathTo, batch, i)) return 2
         }
         this.#create(cmd, cmd.path, 0o600)
-        return
+        return 1
       }
       case 'rename': {
         checkPath(cmd.pathTo, false, 'rename target')
@@ -121,16 +100,16 @@ export class Applier {
         this.tree.invalidate(cmd.path)
         this.tree.invalidate(cmd.pathTo)
         this.files.renamed(cmd.path, cmd.pathTo)
-        this.#renameDeferred(cmd.path, cmd.pathTo)
+        this.#attrs.renamed(cmd.path, cmd.pathTo)
         this.#dropCloneSource()
-        return
+        return 1
       }
       case 'link': {
         checkPath(cmd.pathLink, false, 'link target')
         const existing = this.#at(cmd.pathLink)
         const created = this.#at(cmd.path)
         this.ops.linkat(existing.dirFd, existing.leaf, created.dirFd, created.leaf, 0)
-        return
+        return 1
       }
       case 'unlink':
       case 'rmdir': {
@@ -141,50 +120,62 @@ export class Applier {
         if (cmd.type === 'rmdir') this.tree.invalidate(cmd.path)
         this.files.removed(cmd.path)
         this.#dropCloneSource()
-        return
+        return 1
       }
       case 'set_xattr':
-        return this.#setXattr(cmd.path, cmd.xattrName, cmd.xattrData)
+        this.#setXattr(cmd.path, cmd.xattrName, cmd.xattrData)
+        return 1
       case 'remove_xattr':
-        return this.#removeXattr(cmd.path, cmd.xattrName)
+        this.#removeXattr(cmd.path, cmd.xattrName)
+        return 1
       case 'write': {
         // A gathered write to another file lands before that file's fd is closed for this one.
-        if (this.#pending && this.files.peek(cmd.path) !== this.#pending.fd) this.flush()
+        const gathered = this.#writes.fd
+        if (gathered >= 0 && this.files.peek(cmd.path) !== gathered) this.#writes.flush()
         const fd = this.#writable(cmd.path)
         // Writing clears setuid/setgid: forget a mode that has them.
         if (this.files.state.mode !== undefined && this.files.state.mode & 0o6000) this.files.state.mode = undefined
-        return this.#write(fd, cmd.data, cmd.fileOffset, cmd)
+        this.#writes.add(fd, cmd.data, cmd.fileOffset, cmd)
+        return 1
       }
-      case 'clone':
-        return this.#clone(cmd)
+      case 'clone': {
+        const pending = this.#clone(cmd)
+        return pending ? pending.then(() => 1) : 1
+      }
       case 'truncate':
         this.ops.ftruncate(this.#writable(cmd.path), cmd.size)
-        return
+        return 1
       case 'chmod':
-        return this.#chmod(cmd.path, cmd.mode & 0o7777)
+        this.#chmod(cmd.path, cmd.mode & 0o7777)
+        return 1
       case 'chown':
-        return this.#chown(cmd.path, cmd.uid, cmd.gid)
+        this.#chown(cmd.path, cmd.uid, cmd.gid)
+        return 1
       case 'utimes':
-        return this.#utimes(cmd.path, cmd.atime, cmd.mtime)
+        this.#utimes(cmd.path, cmd.atime, cmd.mtime)
+        return 1
       case 'update_extent':
         // Only in --no-data streams: there is no data to place (btrfs receive does nothing either).
         checkPath(cmd.path, false)
-        return
+        return 1
       case 'fallocate':
-        return this.#fallocate(cmd.path, cmd.fallocateMode, cmd.fileOffset, cmd.size)
+        this.#fallocate(cmd.path, cmd.fallocateMode, cmd.fileOffset, cmd.size)
+        return 1
       case 'fileattr':
-        return this.#fileattr(cmd)
+        this.#attrs.apply(cmd)
+        return 1
       case 'encoded_write':
-        return this.#encodedWrite(cmd)
+        this.#encoded.write(this.#writable(cmd.path), cmd)
+        return 1
       case 'enable_verity':
-        return this.#enableVerity(cmd)
-      case 'unknown':
-        this.#ctx.warn('BTRFS_RECEIVE_UNKNOWN_COMMAND', `skipped unknown command ${cmd.cmd}`)
-        return
+        this.#enableVerity(cmd)
+        return 1
       case 'subvol':
       case 'snapshot':
       case 'end':
-        // Handled by the session (subvolume lifecycle), never routed here.
+      case 'unknown':
+        // The session handles the subvolume lifecycle, and receive's decoder refuses unknown
+        // commands: none of these is ever routed here.
         throw new Error(`internal: ${cmd.type} reached the file applier`)
     }
   }
@@ -194,8 +185,7 @@ export class Applier {
     this.flush()
     this.files.close()
     this.#dropCloneSource()
-    for (const { path, flags } of this.#deferredFlags.values()) this.#setInodeFlags(path, flags, true)
-    this.#deferredFlags.clear()
+    this.#attrs.finish()
     this.tree.close()
     this.ops.shutdown()
   }
@@ -205,7 +195,7 @@ export class Applier {
    * cache (built assuming it ran) is dropped, and the session replays from the failed command.
    */
   recover(): void {
-    this.#pending = undefined
+    this.#writes.drop()
     this.ops.recover()
     this.files.close()
     this.#dropCloneSource()
@@ -215,7 +205,7 @@ export class Applier {
   /** Closes every fd without applying anything (error path). */
   close(): void {
     this.recover()
-    this.#deferredFlags.clear()
+    this.#attrs.clear()
     this.ops.shutdown()
   }
 
@@ -229,44 +219,12 @@ export class Applier {
     return this.files.writable(path)
   }
 
-  /** Queues a write: contiguous writes to the same fd are gathered until flush(). */
-  #write(fd: number, data: Uint8Array, offset: number, cmd?: Command): void {
-    const p = this.#pending
-    if (p && p.fd === fd && p.offset + p.length === offset && p.length + data.length <= MAX_GATHERED_WRITE) {
-      p.parts.push(data)
-      p.length += data.length
-      return
-    }
-    if (p) this.flush()
-    this.#pending = { fd, offset, parts: [data], length: data.length, cmd, tag: this.ops.tag }
-  }
-
   /**
-   * Writes what #write gathered. Must run before the input chunk the data points into is reused
-   * (the session calls it at the end of every batch) and before any other command.
+   * Writes what is gathered (see write-gather.ts). Must run before the input chunk the data
+   * points into is reused (the session calls it at the end of every chunk); throws FlushError.
    */
   flush(): void {
-    const p = this.#pending
-    if (!p) return
-    this.#pending = undefined
-    let parts = p.parts
-    let done = 0
-    // Queued, the write belongs to the WRITE that started the gathered range.
-    const tag = this.ops.tag
-    this.ops.tag = p.tag
-    try {
-      while (done < p.length) {
-        const n = this.ops.pwritev(p.fd, parts, p.offset + done)
-        if (n === 0) throw Object.assign(new Error('pwrite wrote nothing'), { errno: -E.EIO, syscall: 'pwrite' })
-        done += n
-        if (done < p.length) parts = remaining(parts, n)
-      }
-    } catch (err) {
-      // Reported against the WRITE that started the gathered range, not the command that flushed it.
-      throw new FlushError(err, p.cmd)
-    } finally {
-      this.ops.tag = tag
-    }
+    this.#writes.flush()
   }
 
   /** Creates the inode of a create command at `path` (a regular file gets permission bits `mode`). */
@@ -281,11 +239,11 @@ export class Applier {
       case 'mkdir':
         return this.ops.mkdirat(dirFd, leaf, 0o700)
       case 'mknod':
-        return this.ops.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, cmd.rdev)
+        return this.ops.mknodat(dirFd, leaf, cmd.mode & C.S_IFMT, decodeDev(cmd.rdev))
       case 'mkfifo':
-        return this.ops.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, 0n)
+        return this.ops.mknodat(dirFd, leaf, C.S_IFIFO | 0o600, NO_DEV)
       case 'mksock':
-        return this.ops.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, 0n)
+        return this.ops.mknodat(dirFd, leaf, C.S_IFSOCK | 0o600, NO_DEV)
       case 'symlink':
         // The target is data, stored verbatim and never resolved by us.
         return this.ops.symlinkat(cmd.pathLink, dirFd, leaf)
@@ -335,24 +293,7 @@ export class Applier {
       return
     }
     const { dirFd, leaf } = this.tree.at(path)
-    if (this.#fchmodat2Works) {
-      try {
-        return this.ops.fchmodat2(dirFd, leaf, mode, C.AT_SYMLINK_NOFOLLOW)
-      } catch (err) {
-        if (errnoOf(err) !== E.ENOSYS) throw err
-        this.#fchmodat2Works = false
-      }
-    }
-    // Kernels before 6.6: pin the inode without following, refuse a symlink, chmod the pinned inode.
-    const pinned = sys.openat2(this.ops.real(dirFd), leaf, C.O_PATH | C.O_NOFOLLOW, 0, RESOLVE_CONFINED)
-    try {
-      if (fstatSync(pinned).isSymbolicLink()) {
-        throw Object.assign(new Error('chmod of a symlink'), { errno: -E.ELOOP, syscall: 'chmod' })
-      }
-      chmodSync(`/proc/self/fd/${pinned}`, mode)
-    } finally {
-      closeSync(pinned)
-    }
+    this.#fallbacks.chmodAt(dirFd, leaf, mode)
   }
 
   #chown(path: Buffer, uid: number, gid: number): void {
@@ -397,35 +338,14 @@ export class Applier {
       return sys.fsetxattr(this.ops.real(cached), name, value, 0)
     }
     const at = this.tree.at(path)
-    const dirFd = this.ops.real(at.dirFd)
-    const leaf = at.leaf
-    if (this.#xattratWorks) {
-      try {
-        return sys.setxattrat(dirFd, leaf, C.AT_SYMLINK_NOFOLLOW, name, value, 0)
-      } catch (err) {
-        if (errnoOf(err) !== E.ENOSYS) throw err
-        this.#xattratWorks = false
-      }
-    }
-    // Before 6.13: the parent is reached through its fd's magic link, the leaf is not followed.
-    sys.lsetxattr(procPath(dirFd, leaf), name, value, 0)
+    this.#fallbacks.setXattrAt(this.ops.real(at.dirFd), at.leaf, name, value)
   }
 
   #removeXattr(path: Buffer, name: Buffer): void {
     checkPath(path, true)
     const root = path.length === 0
     const at = root ? { dirFd: this.tree.rootFd, leaf: path } : this.tree.at(path)
-    const dirFd = this.ops.real(at.dirFd)
-    const leaf = at.leaf
-    if (this.#xattratWorks) {
-      try {
-        return sys.removexattrat(dirFd, leaf, root ? C.AT_EMPTY_PATH : C.AT_SYMLINK_NOFOLLOW, name)
-      } catch (err) {
-        if (errnoOf(err) !== E.ENOSYS) throw err
-        this.#xattratWorks = false
-      }
-    }
-    sys.lremovexattr(procPath(dirFd, root ? undefined : leaf), name)
+    this.#fallbacks.removeXattrAt(this.ops.real(at.dirFd), at.leaf, root, name)
   }
 
   #clone(cmd: CloneCommand): void | Promise<void> {
@@ -460,114 +380,12 @@ export class Applier {
     try {
       sys.fallocate(this.ops.real(fd), mode, offset, len)
     } catch (err) {
-      // A destination that cannot punch holes gets zeroes, which read the same (FORMAT.md §6.4).
-      if (errnoOf(err) !== E.EOPNOTSUPP || (mode & FALLOC_FL_PUNCH_HOLE) === 0) throw err
+      // A destination that cannot punch holes gets zeroes, which read the same.
+      if (errnoOf(err) !== E.EOPNOTSUPP || (mode & C.FALLOC_FL_PUNCH_HOLE) === 0) throw err
       const zeros = Buffer.alloc(Math.min(len, 1 << 20))
       for (let done = 0; done < len; done += zeros.length) {
-        this.#write(fd, zeros.subarray(0, Math.min(zeros.length, len - done)), offset + done)
+        this.#writes.add(fd, zeros.subarray(0, Math.min(zeros.length, len - done)), offset + done)
       }
-    }
-  }
-
-  #encodedWrite(cmd: EncodedWriteCommand): void {
-    const fd = this.#writable(cmd.path)
-    const compression = cmd.compression ?? 0
-    const encryption = cmd.encryption ?? 0
-    if (encryption !== 0) {
-      throw new BtrfsError('BTRFS_RECEIVE_NOT_SUPPORTED', `encoded write with encryption ${encryption} is not supported`)
-    }
-    if (!this.#ctx.forceDecompress && this.#encodedWorks) {
-      try {
-        this.ops.encodedWrite(fd, cmd.data, cmd.fileOffset, cmd.unencodedFileLen, cmd.unencodedLen, cmd.unencodedOffset, compression, encryption)
-        return
-      } catch (err) {
-        const errno = errnoOf(err)
-        // btrfs receive falls back on exactly these; anything else is a real failure.
-        if (errno !== E.ENOSPC && errno !== E.ENOTTY && errno !== E.EINVAL && errno !== E.EPERM && errno !== E.EOPNOTSUPP) throw err
-        if (errno === E.ENOTTY || errno === E.EPERM || errno === E.EOPNOTSUPP) {
-          this.#encodedWorks = false
-          this.#ctx.warn('BTRFS_RECEIVE_ENCODED_WRITE_FALLBACK', `encoded writes unavailable (${errno === E.EPERM ? 'EPERM' : 'ENOTTY'}): decompressing instead`)
-        }
-      }
-    }
-    const { unencodedLen, unencodedOffset, unencodedFileLen } = cmd
-    if (unencodedLen > MAX_UNENCODED_LEN || unencodedOffset + unencodedFileLen > unencodedLen) {
-      throw new BtrfsError(
-        'BTRFS_RECEIVE_COMMAND_FAILED',
-        `encoded write ranges do not fit: unencoded_len ${unencodedLen}, offset ${unencodedOffset}, file_len ${unencodedFileLen}`,
-      )
-    }
-    let plain: Buffer
-    try {
-      plain = decompressExtent(compression, cmd.data, unencodedLen)
-    } catch (cause) {
-      throw new BtrfsError('BTRFS_RECEIVE_COMMAND_FAILED', `cannot decompress ${compressionName(compression)} extent: ${(cause as Error).message}`, { cause })
-    }
-    this.#write(fd, plain.subarray(unencodedOffset, unencodedOffset + unencodedFileLen), cmd.fileOffset)
-  }
-
-  #fileattr(cmd: FileattrCommand): void {
-    checkPath(cmd.path, true)
-    // Deferred flags are state a replay could not rebuild (queued-ops.ts): from the first
-    // FILEATTR on, this subvolume's commands run unbatched.
-    this.ops.stopBatching()
-    const fsFlags = btrfsFlagsToFsFlags(cmd.fileattr)
-    const now = fsFlags & ~DEFERRED_FS_FLAGS
-    this.#setInodeFlags(cmd.path, now, false)
-    const key = cmd.path.toString('latin1')
-    if (fsFlags & DEFERRED_FS_FLAGS) this.#deferredFlags.set(key, { path: Buffer.from(cmd.path), flags: fsFlags })
-    else this.#deferredFlags.delete(key)
-  }
-
-  /** FS_IOC_SETFLAGS on a regular file or directory; other types only take NODUMP/NOATIME and are skipped. */
-  #setInodeFlags(path: Buffer, fsFlags: number, includeDeferred: boolean): void {
-    let fd: number
-    let owned = true
-    if (path.length === 0) {
-      fd = this.tree.rootFd
-      owned = false
-    } else {
-      const cached = this.files.peek(path)
-      if (cached >= 0) {
-        fd = cached
-        owned = false
-      } else {
-        try {
-          fd = sys.openat2(this.ops.real(this.tree.rootFd), path, C.O_RDONLY | C.O_DIRECTORY, 0, RESOLVE_CONFINED)
-        } catch (err) {
-          if (errnoOf(err) !== E.ENOTDIR) throw err
-          try {
-            fd = openRegular(this.ops, this.tree, path, C.O_RDONLY)
-            this.ops.real(fd)
-          } catch (err2) {
-            if (errnoOf(err2) !== E.EINVAL && errnoOf(err2) !== E.ELOOP) throw err2
-            this.#ctx.warn('BTRFS_RECEIVE_FILEATTR_SKIPPED', `inode flags not applied to special file '${displayPath(path)}'`)
-            return
-          }
-        }
-      }
-    }
-    try {
-      const real = this.ops.real(fd)
-      const old = sys.ioctlGetInodeFlags(real)
-      const managed = includeDeferred ? MANAGED_FS_FLAGS : MANAGED_FS_FLAGS & ~DEFERRED_FS_FLAGS
-      const next = ((old & ~managed) | (fsFlags & managed)) >>> 0
-      if (next !== old) sys.ioctlSetInodeFlags(real, next)
-    } finally {
-      if (owned) this.ops.close(fd)
-    }
-  }
-
-  #renameDeferred(from: Buffer, to: Buffer): void {
-    if (this.#deferredFlags.size === 0) return
-    const f = from.toString('latin1')
-    const t = to.toString('latin1')
-    for (const [key, entry] of [...this.#deferredFlags]) {
-      if (key === t || key.startsWith(`${t}/`)) this.#deferredFlags.delete(key)
-      if (key !== f && !key.startsWith(`${f}/`)) continue
-      this.#deferredFlags.delete(key)
-      const moved = t + key.slice(f.length)
-      this.#deferredFlags.set(moved, { path: Buffer.from(moved, 'latin1'), flags: entry.flags })
     }
   }
 
@@ -581,22 +399,5 @@ export class Applier {
     } finally {
       this.ops.close(fd)
     }
-  }
-}
-
-/** The parts left after the first `n` bytes were written. */
-function remaining(parts: Uint8Array[], n: number): Uint8Array[] {
-  let i = 0
-  while (n >= parts[i].length) n -= parts[i++].length
-  return [parts[i].subarray(n), ...parts.slice(i + 1)]
-}
-
-/** A failed gathered write, carrying the WRITE command it belongs to. */
-export class FlushError extends Error {
-  constructor(
-    readonly failure: unknown,
-    readonly command: Command | undefined,
-  ) {
-    super('gathered write failed')
   }
 }

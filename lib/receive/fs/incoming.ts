@@ -14,7 +14,7 @@ import { checkSubvolumeName, displayPath } from './path-guard.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
 import { tempName } from './temp-name.js'
 
-const SUBVOL_RDONLY = 0x2
+const SUBVOL_RDONLY = sys.btrfsConstants.SUBVOL_RDONLY
 
 export interface ReceivedSubvolume {
   /** Absolute path of the received subvolume. */

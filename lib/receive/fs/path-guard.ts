@@ -48,12 +48,6 @@ export function checkPath(path: Uint8Array, allowRoot: boolean, what = 'path'): 
   }
 }
 
-/** Splits a checked, non-root path into its parent ('' for the root) and its last component. */
-export function splitPath(path: Buffer): { parent: Buffer; leaf: Buffer } {
-  const i = path.lastIndexOf(SLASH)
-  return i < 0 ? { parent: path.subarray(0, 0), leaf: path } : { parent: path.subarray(0, i), leaf: path.subarray(i + 1) }
-}
-
 /** A subvolume name from SUBVOL/SNAPSHOT: one component, as the kernel's create ioctls demand. */
 export function checkSubvolumeName(name: Uint8Array): void {
   checkPath(name, false, 'subvolume name')
