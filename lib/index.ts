@@ -75,5 +75,5 @@ export { formatCommand, createDumpContext, formatTime } from './dump/format.js'
 export type { DumpContext } from './dump/format.js'
 
 // receive (lib/receive/)
-export { receive, ReceiveError, RECEIVE_TEMP_PREFIX } from './receive/index.js'
-export type { ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning, ReceivedSubvolume } from './receive/index.js'
+export { receive, createReceiveStream, ReceiveError, RECEIVE_TEMP_PREFIX } from './receive/index.js'
+export type { ReceiveStream, ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning, ReceivedSubvolume } from './receive/index.js'

@@ -49,9 +49,25 @@ export interface ReceiveResult {
   bytes: number
 }
 
+const KNOWN = new Set<string>([
+  'signal',
+  'maxErrors',
+  'onProgress',
+  'progressInterval',
+  'onWarning',
+  'keepPartial',
+  'stopAtEnd',
+  'forceDecompress',
+  'maxCommandLength',
+] satisfies (keyof ReceiveOptions)[])
+
 export function validate(dest: unknown, options: ReceiveOptions): void {
   if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
+  // A misspelt option would otherwise be ignored silently (e.g. maxError: 0 receiving with the default).
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidArgumentError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+  }
   const { maxErrors, progressInterval, maxCommandLength } = options
   if (maxErrors !== undefined && !(Number.isSafeInteger(maxErrors) && maxErrors >= 0)) {
     throw new InvalidArgumentError(`options.maxErrors must be a non-negative integer, got ${String(maxErrors)}`)
