@@ -72,9 +72,12 @@ describeBtrfs('receive API: path sources, createReceiveStream, option names', { 
     mkdirSync(dest)
     const writable = createReceiveStream(dest)
     await new Promise<void>((resolve) => writable.write(full.subarray(0, full.length >> 1), () => resolve()))
+    const errored = new Promise<Error>((resolve) => writable.once('error', resolve))
+    const closed = new Promise((resolve) => writable.once('close', resolve))
     writable.destroy(new Error('caller gave up'))
     await expect(writable.result).rejects.toBeDefined()
-    await new Promise((resolve) => writable.once('close', resolve))
+    expect((await errored).message).toBe('caller gave up')
+    await closed
     expect(readdirSync(dest)).toEqual([])
   })
 

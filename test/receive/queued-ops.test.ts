@@ -123,6 +123,17 @@ describe('QueuedOps', () => {
     ops.shutdown()
   })
 
+  test('a symlink target or name longer than a record holds runs directly: ENAMETOOLONG, not a RangeError', () => {
+    const ops = new QueuedOps()
+    ops.start(1)
+    const target = Buffer.alloc(64 * 1024, 0x61)
+    for (let i = 0; i < 4; i++) {
+      expect(() => ops.symlinkat(target, dirFd, b(`l${i}`))).toThrow(expect.objectContaining({ errno: -os.constants.errno.ENAMETOOLONG }))
+    }
+    expect(() => ops.mkdirat(dirFd, Buffer.alloc(5000, 0x62), 0o700)).toThrow(expect.objectContaining({ errno: -os.constants.errno.ENAMETOOLONG }))
+    ops.shutdown()
+  })
+
   test('a name holding a NUL byte is refused at once, as the direct call does (EINVAL)', () => {
     const ops = new QueuedOps()
     expect(() => ops.mkdirat(dirFd, Buffer.from('a\0b'), 0o700)).toThrow(expect.objectContaining({ errno: -os.constants.errno.EINVAL }))
@@ -240,6 +251,18 @@ describeBtrfs('receive: the syscall queue fails and falls back exactly as direct
     expect(got.tree).toMatch(/^d\/f7 .* s=9 /m)
     expect(got.tree).toMatch(/^sub\/hard /m)
     expect(got.tree).not.toMatch(/^d\/f1 /m)
+  })
+
+  test('four 64 KiB symlink targets behind queued files fail with ENAMETOOLONG, as directly', async () => {
+    const long = Buffer.alloc(65535, 0x74)
+    const links: CommandData[] = []
+    for (let i = 0; i < 4; i++) {
+      links.push({ type: 'symlink', path: b(`o${900 + i}-0-0`), ino: BigInt(900 + i), pathLink: long })
+      links.push({ type: 'rename', path: b(`o${900 + i}-0-0`), pathTo: b(`d/l${i}`) })
+    }
+    const got = await expectSameAsDirect(stream([{ type: 'mkdir', path: b('d'), ino: 256n }, ...files('d', 30, 300), ...links]))
+    expect(got.error?.command).toBe('symlink')
+    expect(String(got.error?.message)).toMatch(/ENAMETOOLONG/)
   })
 
   test('a LINK onto an existing name fails (EEXIST) behind queued files, as btrfs receive does', async () => {

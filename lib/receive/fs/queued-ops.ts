@@ -81,8 +81,20 @@ const BATCH_RECORDS = 32
 /** Payload bytes staged before they are handed over: a big write should start at once. */
 const BATCH_BYTES = 256 * 1024
 const STAGING = 256 * 1024
-/** Room always left for one more record with two maximal names. */
-const RECORD_MAX = HEADER + 2 * 4096 + 8
+/**
+ * The longest name or symlink target a record carries: PATH_MAX less its NUL, the most any of
+ * these syscalls accepts. Longer ones (a stream may hold a 64 KiB symlink target) and names
+ * holding a NUL are not queued: the direct syscall fails them (ENAMETOOLONG, EINVAL) exactly
+ * as the unqueued receiver does. Xattr names and values never travel in records.
+ */
+const MAX_RECORD_NAME = 4095
+/** Room always left for one more record with two maximal names (each with its NUL). */
+const RECORD_MAX = HEADER + 2 * (MAX_RECORD_NAME + 1) + 8
+
+/** Whether `name` cannot travel in a record (see MAX_RECORD_NAME). */
+function unfit(name: Buffer): boolean {
+  return name.length > MAX_RECORD_NAME || name.includes(0)
+}
 
 /** A queued record failed; everything queued after it was skipped. */
 export class QueueFailure extends Error {
@@ -142,7 +154,7 @@ export class QueuedOps {
   // ---- queued calls (direct when `direct`) ----
 
   openat2(dirFd: number, path: Buffer, flags: number, mode: number, resolve: number): number {
-    if (this.direct || path.includes(0)) return sys.openat2(this.real(dirFd), path, flags, mode, resolve)
+    if (this.direct || unfit(path)) return sys.openat2(this.real(dirFd), path, flags, mode, resolve)
     const slot = this.#slot()
     const at = this.#record(Code.openat2, dirFd, 0, flags, mode, SLOT_BASE + slot, path, undefined)
     this.#i64(at + N0, resolve)
@@ -188,13 +200,13 @@ export class QueuedOps {
   }
 
   mkdirat(dirFd: number, name: Buffer, mode: number): void {
-    if (this.direct || name.includes(0)) return sys.mkdirat(this.real(dirFd), name, mode)
+    if (this.direct || unfit(name)) return sys.mkdirat(this.real(dirFd), name, mode)
     this.#record(Code.mkdirat, dirFd, 0, 0, mode, -1, name, undefined)
     this.#commit()
   }
 
   mknodat(dirFd: number, name: Buffer, mode: number, dev: { major: number; minor: number }): void {
-    if (this.direct || name.includes(0)) return sys.mknodat(this.real(dirFd), name, mode, dev.major, dev.minor)
+    if (this.direct || unfit(name)) return sys.mknodat(this.real(dirFd), name, mode, dev.major, dev.minor)
     const at = this.#record(Code.mknodat, dirFd, 0, 0, mode, -1, name, undefined)
     this.#i64(at + N0, dev.major)
     this.#i64(at + N1, dev.minor)
@@ -202,13 +214,13 @@ export class QueuedOps {
   }
 
   symlinkat(target: Buffer, dirFd: number, name: Buffer): void {
-    if (this.direct || name.includes(0) || target.includes(0)) return sys.symlinkat(target, this.real(dirFd), name)
+    if (this.direct || unfit(name) || unfit(target)) return sys.symlinkat(target, this.real(dirFd), name)
     this.#record(Code.symlinkat, dirFd, 0, 0, 0, -1, name, target)
     this.#commit()
   }
 
   linkat(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
-    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+    if (this.direct || unfit(oldName) || unfit(newName)) {
       return sys.linkat(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
     }
     this.#record(Code.linkat, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
@@ -216,7 +228,7 @@ export class QueuedOps {
   }
 
   renameat2(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
-    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+    if (this.direct || unfit(oldName) || unfit(newName)) {
       return sys.renameat2(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
     }
     this.#record(Code.renameat2, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
@@ -224,13 +236,13 @@ export class QueuedOps {
   }
 
   unlinkat(dirFd: number, name: Buffer, flags: number): void {
-    if (this.direct || name.includes(0)) return sys.unlinkat(this.real(dirFd), name, flags)
+    if (this.direct || unfit(name)) return sys.unlinkat(this.real(dirFd), name, flags)
     this.#record(Code.unlinkat, dirFd, 0, flags, 0, -1, name, undefined)
     this.#commit()
   }
 
   fchownat(dirFd: number, name: Buffer, uid: number, gid: number, flags: number): void {
-    if (this.direct || name.includes(0)) return sys.fchownat(this.real(dirFd), name, uid, gid, flags)
+    if (this.direct || unfit(name)) return sys.fchownat(this.real(dirFd), name, uid, gid, flags)
     const at = this.#record(Code.fchownat, dirFd, 0, flags, 0, -1, name, undefined)
     this.#i64(at + N0, uid)
     this.#i64(at + N1, gid)
@@ -243,7 +255,7 @@ export class QueuedOps {
   }
 
   fchmodat2(dirFd: number, name: Buffer, mode: number, flags: number): void {
-    if (this.direct || name.includes(0) || missingSyscalls.has('fchmodat2')) return sys.fchmodat2(this.real(dirFd), name, mode, flags)
+    if (this.direct || unfit(name) || missingSyscalls.has('fchmodat2')) return sys.fchmodat2(this.real(dirFd), name, mode, flags)
     this.#record(Code.fchmodat2, dirFd, 0, flags, mode, -1, name, undefined)
     this.#commit()
   }
@@ -256,7 +268,7 @@ export class QueuedOps {
 
   /** name null: the fd itself. */
   utimensat(dirFd: number, name: Buffer | null, aSec: bigint, aNsec: number, mSec: bigint, mNsec: number, flags: number): void {
-    if (this.direct || (name !== null && name.includes(0))) {
+    if (this.direct || (name !== null && unfit(name))) {
       return sys.utimensat(this.real(dirFd), name, aSec, aNsec, mSec, mNsec, flags)
     }
     const at = this.#record(Code.utimensat, dirFd, 0, flags, 0, -1, name ?? undefined, undefined)
