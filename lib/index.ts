@@ -20,7 +20,8 @@ export type { SubvolumeInfo, SubvolumeEntry, SnapshotOptions, SetReadOnlyOptions
 export { formatUuid, parseUuid } from './uuid.js'
 export { nativePath } from './native.js'
 
-// stream decoding, dump and encoding (lib/stream/, lib/dump/)
+// stream decoding, dump and encoding (lib/stream/, lib/dump/); the addon's CRC32C when it loads
+import './stream/crc32c-native.js'
 export { StreamDecoder, decodeAll } from './stream/decoder.js'
 export type { DecoderOptions, StreamWarning, StreamWarningCode } from './stream/decoder.js'
 export { parse, createParser } from './stream/parser.js'
@@ -75,8 +76,8 @@ export { formatCommand, createDumpContext, formatTime } from './dump/format.js'
 export type { DumpContext } from './dump/format.js'
 
 // receive (lib/receive/)
-export { receive, ReceiveError, RECEIVE_TEMP_PREFIX } from './receive/index.js'
-export type { ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning, ReceivedSubvolume } from './receive/index.js'
+export { receive, createReceiveStream, ReceiveError, RECEIVE_TEMP_PREFIX } from './receive/index.js'
+export type { ReceiveStream, ReceiveOptions, ReceiveResult, ReceiveProgress, ReceiveWarning, ReceivedSubvolume } from './receive/index.js'
 
 // list and diff of streams, no btrfs needed (lib/inspect/)
 export { list } from './inspect/list.js'

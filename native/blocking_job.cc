@@ -1,4 +1,5 @@
-// See blocking_job.h. The only file that creates threads or touches signal masks.
+// See blocking_job.h. Starts the threads of interruptible jobs and is the only file that touches
+// signal masks (the syscall queue, op_queue.cc, runs its own thread, which is never interrupted).
 #include "blocking_job.h"
 
 #include <errno.h>

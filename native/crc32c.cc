@@ -108,44 +108,31 @@ __attribute__((target("sse4.2"))) uint32_t UpdateSse42(uint32_t c, const uint8_t
 using UpdateFn = uint32_t (*)(uint32_t, const uint8_t*, size_t);
 UpdateFn update = UpdatePortable;
 
-// Raw Node-API below: this runs once per stream command, and node-addon-api's wrappers would
-// make several napi_get_typedarray_info calls per call. Validation stays complete.
+// The byte range named by the (bytes, start, end) arguments at info[i..i+2]: a Uint8Array and a
+// range inside it, else a TypeError or RangeError is thrown.
+struct Range {
+  const uint8_t* data;
+  size_t start, end;
+};
 
-bool ByteRange(napi_env env, napi_value arr, napi_value startV, napi_value endV, const uint8_t** data,
-               size_t* start, size_t* end) {
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* base = nullptr;
-  bool isTyped = false;
-  if (napi_is_typedarray(env, arr, &isTyped) != napi_ok || !isTyped ||
-      napi_get_typedarray_info(env, arr, &type, &length, &base, nullptr, nullptr) != napi_ok ||
-      type != napi_uint8_array) {
-    napi_throw_type_error(env, nullptr, "crc32c: expected a Uint8Array");
-    return false;
+Range ByteRange(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "crc32c: expected a Uint8Array");
   }
-  int64_t s = 0, e = 0;
-  if (napi_get_value_int64(env, startV, &s) != napi_ok || napi_get_value_int64(env, endV, &e) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "crc32c: start and end must be numbers");
-    return false;
+  if (!info[i + 1].IsNumber() || !info[i + 2].IsNumber()) throw Napi::TypeError::New(env, "crc32c: start and end must be numbers");
+  auto bytes = info[i].As<Napi::Uint8Array>();
+  int64_t s = info[i + 1].As<Napi::Number>().Int64Value();
+  int64_t e = info[i + 2].As<Napi::Number>().Int64Value();
+  if (s < 0 || e < s || static_cast<uint64_t>(e) > bytes.ElementLength()) {
+    throw Napi::RangeError::New(env, "crc32c: range outside the array");
   }
-  if (s < 0 || e < s || static_cast<uint64_t>(e) > length) {
-    napi_throw_range_error(env, nullptr, "crc32c: range outside the array");
-    return false;
-  }
-  *data = static_cast<const uint8_t*>(base);
-  *start = static_cast<size_t>(s);
-  *end = static_cast<size_t>(e);
-  return true;
+  return {bytes.Data(), static_cast<size_t>(s), static_cast<size_t>(e)};
 }
 
-// Fetches exactly `n` arguments into argv; false (a TypeError showing `usage` is pending) when
-// fewer were passed.
-bool Args(napi_env env, napi_callback_info info, size_t n, napi_value* argv, const char* usage) {
-  size_t argc = n;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc >= n) return true;
-  napi_throw_type_error(env, nullptr, usage);
-  return false;
+// Throws a TypeError showing `usage` when fewer than `n` arguments were passed.
+void Args(const Napi::CallbackInfo& info, size_t n, const char* usage) {
+  if (info.Length() < n) throw Napi::TypeError::New(info.Env(), usage);
 }
 
 // The send-stream CRC of a command frame at f with a body of bodyLen bytes: header bytes 0-5,
@@ -158,73 +145,48 @@ uint32_t FrameCrc(const uint8_t* f, size_t bodyLen) {
 }
 
 // crc32c(crc, bytes, start, end) -> number
-napi_value Crc32c(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!Args(env, info, 4, argv, "crc32c(crc, Uint8Array, start, end)")) return nullptr;
-  uint32_t crc = 0;
-  if (napi_get_value_uint32(env, argv[0], &crc) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "crc32c: crc must be a number");
-    return nullptr;
-  }
-  const uint8_t* data;
-  size_t start, end;
-  if (!ByteRange(env, argv[1], argv[2], argv[3], &data, &start, &end)) return nullptr;
-  napi_value result;
-  napi_create_uint32(env, update(crc, data + start, end - start), &result);
-  return result;
+Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  Args(info, 4, "crc32c(crc, Uint8Array, start, end)");
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "crc32c: crc must be a number");
+  uint32_t crc = info[0].As<Napi::Number>().Uint32Value();
+  Range r = ByteRange(info, 1);
+  return Napi::Number::New(info.Env(), update(crc, r.data + r.start, r.end - r.start));
 }
 
 // crc32cCommand(bytes, start, end) -> number: the send-stream CRC of the command frame
 // bytes[start, end), whose 4-byte crc field (at +6) counts as zero. One call per command.
-napi_value Crc32cCommand(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!Args(env, info, 3, argv, "crc32cCommand(Uint8Array, start, end)")) return nullptr;
-  const uint8_t* data;
-  size_t start, end;
-  if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
-  if (end - start < 10) {
-    napi_throw_range_error(env, nullptr, "crc32cCommand: a command frame has at least 10 bytes");
-    return nullptr;
-  }
-  napi_value result;
-  napi_create_uint32(env, FrameCrc(data + start, end - start - 10), &result);
-  return result;
+Napi::Value Crc32cCommand(const Napi::CallbackInfo& info) {
+  Args(info, 3, "crc32cCommand(Uint8Array, start, end)");
+  Range r = ByteRange(info, 0);
+  if (r.end - r.start < 10) throw Napi::RangeError::New(info.Env(), "crc32cCommand: a command frame has at least 10 bytes");
+  return Napi::Number::New(info.Env(), FrameCrc(r.data + r.start, r.end - r.start - 10));
 }
 
 // crc32cFrames(bytes, start, end, maxLen) -> number: checks the CRC of every complete command
-// frame from `start`, in order, without crossing `end`. Stops after an END frame (a stream header
-// may follow), before a frame whose len exceeds maxLen, and at the first incomplete frame.
-// Returns the offset where it stopped with all frames before it verified, or -(q + 1) when the
-// frame at q fails its CRC. One call per chunk instead of one per command.
-napi_value Crc32cFrames(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!Args(env, info, 4, argv, "crc32cFrames(Uint8Array, start, end, maxLen)")) return nullptr;
-  const uint8_t* data;
-  size_t start, end;
-  if (!ByteRange(env, argv[0], argv[1], argv[2], &data, &start, &end)) return nullptr;
-  int64_t maxLen = 0;
-  if (napi_get_value_int64(env, argv[3], &maxLen) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "crc32cFrames: maxLen must be a number");
-    return nullptr;
-  }
-  size_t q = start;
+// frame from `start`, in order, without crossing `end`. Stops before a frame whose len exceeds
+// maxLen and at the first incomplete frame; which command a frame holds is not looked at (the
+// caller ends the range where a stream header follows). Returns the offset where it stopped
+// with all frames before it verified, or -(q + 1) when the frame at q fails its CRC. One call
+// per chunk instead of one per command.
+Napi::Value Crc32cFrames(const Napi::CallbackInfo& info) {
+  Args(info, 4, "crc32cFrames(Uint8Array, start, end, maxLen)");
+  Range r = ByteRange(info, 0);
+  if (!info[3].IsNumber()) throw Napi::TypeError::New(info.Env(), "crc32cFrames: maxLen must be a number");
+  int64_t maxLen = info[3].As<Napi::Number>().Int64Value();
+  size_t q = r.start;
   bool bad = false;
-  while (end - q >= 10) {
-    const uint8_t* f = data + q;
+  while (r.end - q >= 10) {
+    const uint8_t* f = r.data + q;
     uint32_t len = uint32_t(f[0]) | uint32_t(f[1]) << 8 | uint32_t(f[2]) << 16 | uint32_t(f[3]) << 24;
-    if (static_cast<int64_t>(len) > maxLen || end - q - 10 < len) break;
+    if (static_cast<int64_t>(len) > maxLen || r.end - q - 10 < len) break;
     uint32_t stored = uint32_t(f[6]) | uint32_t(f[7]) << 8 | uint32_t(f[8]) << 16 | uint32_t(f[9]) << 24;
     if (FrameCrc(f, len) != stored) {
       bad = true;
       break;
     }
-    uint16_t cmd = uint16_t(f[4]) | uint16_t(f[5]) << 8;
     q += 10 + size_t(len);
-    if (cmd == 21) break;
   }
-  napi_value out;
-  napi_create_int64(env, bad ? -static_cast<int64_t>(q) - 1 : static_cast<int64_t>(q), &out);
-  return out;
+  return Napi::Number::New(info.Env(), bad ? -static_cast<double>(q) - 1 : static_cast<double>(q));
 }
 
 }  // namespace
@@ -243,11 +205,7 @@ void InitCrc32c(Napi::Env env, Napi::Object exports) {
     }
 #endif
   });
-  napi_value fn;
-  napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, Crc32c, nullptr, &fn);
-  exports.Set("crc32c", Napi::Value(env, fn));
-  napi_create_function(env, "crc32cCommand", NAPI_AUTO_LENGTH, Crc32cCommand, nullptr, &fn);
-  exports.Set("crc32cCommand", Napi::Value(env, fn));
-  napi_create_function(env, "crc32cFrames", NAPI_AUTO_LENGTH, Crc32cFrames, nullptr, &fn);
-  exports.Set("crc32cFrames", Napi::Value(env, fn));
+  exports.Set("crc32c", Napi::Function::New<Crc32c>(env, "crc32c"));
+  exports.Set("crc32cCommand", Napi::Function::New<Crc32cCommand>(env, "crc32cCommand"));
+  exports.Set("crc32cFrames", Napi::Function::New<Crc32cFrames>(env, "crc32cFrames"));
 }

@@ -88,15 +88,12 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// mknodat(dirfd, name, mode (with S_IF* type), rdev: bigint, kernel new_encode_dev() value).
+// mknodat(dirfd, name, mode (with S_IF* type), major, minor).
 Napi::Value Mknodat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = Name(env, info[1], "mknodat");
-  uint64_t raw = static_cast<uint64_t>(BigI64(info[3]));
-  // new_encode_dev: minor low 8 bits, major bits 8..19, the rest of minor from bit 20.
-  unsigned int major = static_cast<unsigned int>((raw >> 8) & 0xfff);
-  unsigned int minor = static_cast<unsigned int>((raw & 0xff) | ((raw >> 12) & 0xfff00));
-  Check(env, mknodat(Int(info[0]), name.c_str(), static_cast<mode_t>(Int(info[2])), makedev(major, minor)), "mknodat");
+  dev_t dev = makedev(info[3].As<Napi::Number>().Uint32Value(), info[4].As<Napi::Number>().Uint32Value());
+  Check(env, mknodat(Int(info[0]), name.c_str(), static_cast<mode_t>(Int(info[2])), dev), "mknodat");
   return env.Undefined();
 }
 
@@ -153,14 +150,6 @@ Napi::Value Fchmodat2(const Napi::CallbackInfo& info) {
   std::string name = Name(env, info[1], "fchmodat2");
   Check(env, syscall(SYS_fchmodat2, Int(info[0]), name.c_str(), static_cast<mode_t>(Int(info[2])), Int(info[3])),
         "fchmodat2");
-  return env.Undefined();
-}
-
-// fchmodat(dirfd, name, mode): follows a trailing symlink; only for names already checked not to be one.
-Napi::Value Fchmodat(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name = Name(env, info[1], "fchmodat");
-  Check(env, fchmodat(Int(info[0]), name.c_str(), static_cast<mode_t>(Int(info[2])), 0), "fchmodat");
   return env.Undefined();
 }
 
@@ -293,6 +282,7 @@ Napi::Object Constants(Napi::Env env) {
   set("S_IFIFO", S_IFIFO);
   set("S_IFSOCK", S_IFSOCK);
   set("UTIME_OMIT", UTIME_OMIT);
+  set("FALLOC_FL_PUNCH_HOLE", FALLOC_FL_PUNCH_HOLE);
   return c;
 }
 
@@ -308,7 +298,6 @@ void InitFsops(Napi::Env env, Napi::Object exports) {
   exports.Set("unlinkat", Napi::Function::New<Unlinkat>(env));
   exports.Set("fchownat", Napi::Function::New<Fchownat>(env));
   exports.Set("fchmodat2", Napi::Function::New<Fchmodat2>(env));
-  exports.Set("fchmodat", Napi::Function::New<Fchmodat>(env));
   exports.Set("utimensat", Napi::Function::New<Utimensat>(env));
   exports.Set("fallocate", Napi::Function::New<Fallocate>(env));
   exports.Set("pwrite", Napi::Function::New<Pwrite>(env));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -36,14 +37,14 @@ constexpr int32_t kSlotBase = 0x40000000;
 constexpr uint32_t kNoName = 0xffffffff;
 constexpr int kSlots = 4096;
 
-// Record codes; queued-ops.ts has the same table.
+// Record codes (exported in opQueueLayout.codes; queued-ops.ts writes them).
 enum Code : uint32_t {
   kOpenat2 = 1,     // openat2(fdA, nameA, {flags|O_CLOEXEC, mode, resolve: n0}) -> outSlot
   kReopen = 2,      // open("/proc/self/fd/<fdA>", flags|O_CLOEXEC) -> outSlot
   kRequireType = 3, // fstat(fdA); fails (EINVAL) unless (st_mode & S_IFMT) == mode
   kClose = 4,       // close(fdA); errors ignored (the fd is gone either way)
   kMkdirat = 5,     // mkdirat(fdA, nameA, mode)
-  kMknodat = 6,     // mknodat(fdA, nameA, mode, dev from n0 in the kernel's new_encode_dev form)
+  kMknodat = 6,     // mknodat(fdA, nameA, mode, makedev(major n0, minor n1))
   kSymlinkat = 7,   // symlinkat(nameB, fdA, nameA)
   kLinkat = 8,      // linkat(fdA, nameA, fdB, nameB, flags)
   kRenameat2 = 9,   // renameat2(fdA, nameA, fdB, nameB, flags)
@@ -306,13 +307,10 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
       case kMkdirat:
         r = mkdirat(Resolve(h.fdA), nameA, static_cast<mode_t>(h.mode));
         break;
-      case kMknodat: {
-        uint64_t raw = static_cast<uint64_t>(h.n0);
-        unsigned int major = static_cast<unsigned int>((raw >> 8) & 0xfff);
-        unsigned int minor = static_cast<unsigned int>((raw & 0xff) | ((raw >> 12) & 0xfff00));
-        r = mknodat(Resolve(h.fdA), nameA, static_cast<mode_t>(h.mode), makedev(major, minor));
+      case kMknodat:
+        r = mknodat(Resolve(h.fdA), nameA, static_cast<mode_t>(h.mode),
+                    makedev(static_cast<unsigned int>(h.n0), static_cast<unsigned int>(h.n1)));
         break;
-      }
       case kSymlinkat:
         r = symlinkat(nameB, Resolve(h.fdA), nameA);
         break;
@@ -408,8 +406,57 @@ class OpQueue : public Napi::ObjectWrap<OpQueue> {
   std::thread thread_;
 };
 
+// The record layout as data: what queued-ops.ts must write (checked by a test).
+Napi::Object Layout(Napi::Env env) {
+  Napi::Object layout = Napi::Object::New(env);
+  auto num = [&](Napi::Object o, const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+  num(layout, "headerSize", sizeof(Header));
+  num(layout, "align", 8);
+  num(layout, "slotBase", kSlotBase);
+  num(layout, "slots", kSlots);
+  num(layout, "noName", kNoName);
+  Napi::Object off = Napi::Object::New(env);
+  num(off, "code", offsetof(Header, code));
+  num(off, "tag", offsetof(Header, tag));
+  num(off, "fdA", offsetof(Header, fdA));
+  num(off, "fdB", offsetof(Header, fdB));
+  num(off, "flags", offsetof(Header, flags));
+  num(off, "mode", offsetof(Header, mode));
+  num(off, "outSlot", offsetof(Header, outSlot));
+  num(off, "nameALen", offsetof(Header, nameALen));
+  num(off, "nameBLen", offsetof(Header, nameBLen));
+  num(off, "dataIndex", offsetof(Header, dataIndex));
+  num(off, "dataCount", offsetof(Header, dataCount));
+  num(off, "n0", offsetof(Header, n0));
+  num(off, "n1", offsetof(Header, n1));
+  num(off, "n2", offsetof(Header, n2));
+  num(off, "n3", offsetof(Header, n3));
+  layout.Set("offsets", off);
+  Napi::Object codes = Napi::Object::New(env);
+  num(codes, "openat2", kOpenat2);
+  num(codes, "reopen", kReopen);
+  num(codes, "requireType", kRequireType);
+  num(codes, "close", kClose);
+  num(codes, "mkdirat", kMkdirat);
+  num(codes, "mknodat", kMknodat);
+  num(codes, "symlinkat", kSymlinkat);
+  num(codes, "linkat", kLinkat);
+  num(codes, "renameat2", kRenameat2);
+  num(codes, "unlinkat", kUnlinkat);
+  num(codes, "fchownat", kFchownat);
+  num(codes, "fchmodat2", kFchmodat2);
+  num(codes, "fchmod", kFchmod);
+  num(codes, "utimensat", kUtimensat);
+  num(codes, "pwritev", kPwritev);
+  num(codes, "ftruncate", kFtruncate);
+  num(codes, "encodedWrite", kEncodedWrite);
+  layout.Set("codes", codes);
+  return layout;
+}
+
 }  // namespace
 
 void InitOpQueue(Napi::Env env, Napi::Object exports) {
   exports.Set("OpQueue", OpQueue::Define(env));
+  exports.Set("opQueueLayout", Layout(env));
 }

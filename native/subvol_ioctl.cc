@@ -214,9 +214,23 @@ Napi::Value FsInfo(const Napi::CallbackInfo& info) {
                        });
 }
 
+// The flag values the TypeScript side combines, from the uapi header (not restated in TS).
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  auto set = [&](const char* k, double v) { c.Set(k, Napi::Number::New(env, v)); };
+  set("SUBVOL_RDONLY", BTRFS_SUBVOL_RDONLY);
+  set("SEND_FLAG_NO_FILE_DATA", BTRFS_SEND_FLAG_NO_FILE_DATA);
+  set("SEND_FLAG_OMIT_STREAM_HEADER", BTRFS_SEND_FLAG_OMIT_STREAM_HEADER);
+  set("SEND_FLAG_OMIT_END_CMD", BTRFS_SEND_FLAG_OMIT_END_CMD);
+  set("SEND_FLAG_VERSION", BTRFS_SEND_FLAG_VERSION);
+  set("SEND_FLAG_COMPRESSED", BTRFS_SEND_FLAG_COMPRESSED);
+  return c;
+}
+
 }  // namespace
 
 void InitSubvolIoctls(Napi::Env env, Napi::Object exports) {
+  exports.Set("btrfsConstants", Constants(env));
   exports.Set("ioctlSubvolGetFlags", Napi::Function::New<SubvolGetFlags>(env));
   exports.Set("ioctlSubvolSetFlags", Napi::Function::New<SubvolSetFlags>(env));
   exports.Set("ioctlSubvolCreate", Napi::Function::New<SubvolCreate>(env));

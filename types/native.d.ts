@@ -93,9 +93,9 @@ declare namespace BtrfsNative {
     /** CRC32C (seed 0) of the command frame bytes[start, end) with its crc field (+6..+9) as zero. */
     crc32cCommand(bytes: Uint8Array, start: number, end: number): number
     /**
-     * Checks the CRC of each complete command frame from `start`, stopping after END, before a
-     * len > maxLen, or at an incomplete frame. Returns where it stopped (all before verified), or
-     * -(q + 1) when the frame at q fails.
+     * Checks the CRC of each complete command frame from `start` (frames only: which command a
+     * frame holds is not looked at), stopping before a len > maxLen or at an incomplete frame.
+     * Returns where it stopped (all before verified), or -(q + 1) when the frame at q fails.
      */
     crc32cFrames(bytes: Uint8Array, start: number, end: number, maxLen: number): number
     ioctlSetReceivedSubvol(fd: number, uuid: Buffer, stransid: bigint): Promise<{ rtransid: bigint; rtime: Timespec }>
@@ -104,8 +104,8 @@ declare namespace BtrfsNative {
     /** openat2 with O_CLOEXEC added; `path` may have several components. Returns the fd. */
     openat2(dirFd: number, path: Buffer, flags: number, mode: number, resolve: number): number
     mkdirat(dirFd: number, name: Buffer, mode: number): void
-    /** `mode` includes the S_IF* type; `rdev` is the kernel's new_encode_dev() value. */
-    mknodat(dirFd: number, name: Buffer, mode: number, rdev: bigint): void
+    /** `mode` includes the S_IF* type; the device is makedev(major, minor). */
+    mknodat(dirFd: number, name: Buffer, mode: number, major: number, minor: number): void
     symlinkat(target: Buffer, dirFd: number, name: Buffer): void
     linkat(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void
     renameat2(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void
@@ -113,8 +113,6 @@ declare namespace BtrfsNative {
     fchownat(dirFd: number, name: Buffer, uid: number, gid: number, flags: number): void
     /** Kernel >= 6.6 (ENOSYS before); honours AT_SYMLINK_NOFOLLOW. */
     fchmodat2(dirFd: number, name: Buffer, mode: number, flags: number): void
-    /** Follows a trailing symlink: only for names known not to be one. */
-    fchmodat(dirFd: number, name: Buffer, mode: number): void
     /** name null: the fd itself. Seconds are signed (pre-1970 is negative). */
     utimensat(dirFd: number, name: Buffer | null, atimeSec: bigint, atimeNsec: number, mtimeSec: bigint, mtimeNsec: number, flags: number): void
     fallocate(fd: number, mode: number, offset: number, length: number): void
@@ -129,8 +127,20 @@ declare namespace BtrfsNative {
     /** Kernel >= 6.13 (ENOSYS before). */
     removexattrat(dirFd: number, name: Buffer, atFlags: number, xattrName: Buffer): void
     lremovexattr(path: Buffer, xattrName: Buffer): void
-    /** O_*, RESOLVE_*, AT_*, RENAME_*, S_IF* and UTIME_OMIT from the build machine's headers. */
+    /** O_*, RESOLVE_*, AT_*, RENAME_*, S_IF*, UTIME_OMIT and FALLOC_FL_PUNCH_HOLE from the build machine's headers. */
     fsopsConstants: Record<string, number>
+    /** BTRFS_SUBVOL_RDONLY and BTRFS_SEND_FLAG_* (without the BTRFS_ prefix) from linux/btrfs.h. */
+    btrfsConstants: Record<'SUBVOL_RDONLY' | 'SEND_FLAG_NO_FILE_DATA' | 'SEND_FLAG_OMIT_STREAM_HEADER' | 'SEND_FLAG_OMIT_END_CMD' | 'SEND_FLAG_VERSION' | 'SEND_FLAG_COMPRESSED', number>
+    /** The syscall queue's record layout (native/op_queue.cc): sizes, field offsets, opcodes. */
+    opQueueLayout: {
+      headerSize: number
+      align: number
+      slotBase: number
+      slots: number
+      noName: number
+      offsets: Record<string, number>
+      codes: Record<string, number>
+    }
 
     // Receive: synchronous data ioctls (native/data_ioctl.cc).
     ioctlCloneRange(dstFd: number, srcFd: number, srcOffset: number, length: number, dstOffset: number): void

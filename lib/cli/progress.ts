@@ -1,7 +1,7 @@
 // The progress line the CLI draws on a terminal's stderr, shared by send and receive: human-sized
 // byte counts, a line cut to the terminal width, and a drawer that redraws one line in place
 // (carriage return, erase) and clears it before other output.
-import type { ReceiveProgress } from '../receive/options.js'
+import type { ReceiveProgress } from '../receive/api/options.js'
 
 /** Bytes as B, KiB, MiB, GiB or TiB with one decimal. */
 export function human(n: number): string {

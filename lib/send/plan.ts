@@ -4,6 +4,7 @@
 // clone sources when none was given, and set the header/END flags of the -e form.
 import { readFileSync } from 'node:fs'
 import { BtrfsError } from '../errors.js'
+import { native } from '../native.js'
 import { nativeCall } from '../subvolume/call.js'
 import { idsByUuid, rootItem } from '../subvolume/lookup.js'
 import { openSubvolume, type OpenSubvolume } from '../subvolume/open.js'
@@ -11,14 +12,6 @@ import { isZeroUuid } from '../uuid.js'
 import type { NormalizedSendOptions, SubvolumeRef } from './options.js'
 import { kernelSendProtocol } from './protocol.js'
 
-// BTRFS_SEND_FLAG_* (uapi btrfs.h); computed here so the addon stays policy-free.
-export const SEND_FLAG_NO_FILE_DATA = 0x1
-export const SEND_FLAG_OMIT_STREAM_HEADER = 0x2
-export const SEND_FLAG_OMIT_END_CMD = 0x4
-export const SEND_FLAG_VERSION = 0x8
-export const SEND_FLAG_COMPRESSED = 0x10
-
-const SUBVOL_RDONLY = 0x2
 const CAP_SYS_ADMIN = 21
 
 export interface SendPart {
@@ -63,9 +56,11 @@ function resolveProtocol(options: NormalizedSendOptions): { flags: number; versi
     throw new BtrfsError('BTRFS_SEND_PROTOCOL_UNSUPPORTED', 'compressed send needs protocol 2, this kernel offers 1')
   }
   // Kernels that predate versioning reject the VERSION flag, so it is only set where sysfs shows v2+.
-  let flags = supported > 1 ? SEND_FLAG_VERSION : 0
-  if (options.compressed) flags |= SEND_FLAG_COMPRESSED
-  if (options.noFileData) flags |= SEND_FLAG_NO_FILE_DATA
+  // BTRFS_SEND_FLAG_* come from the addon (the uapi header); which to set is decided here.
+  const F = native().btrfsConstants
+  let flags = supported > 1 ? F.SEND_FLAG_VERSION : 0
+  if (options.compressed) flags |= F.SEND_FLAG_COMPRESSED
+  if (options.noFileData) flags |= F.SEND_FLAG_NO_FILE_DATA
   return { flags, version: supported > 1 ? wanted : 0 }
 }
 
@@ -76,7 +71,7 @@ async function fsid(subvol: OpenSubvolume): Promise<string> {
 
 async function requireReadOnly(subvol: OpenSubvolume, role: string): Promise<void> {
   const flags = await nativeCall(subvol.path, (n) => n.ioctlSubvolGetFlags(subvol.fd))
-  if ((flags & SUBVOL_RDONLY) === 0) {
+  if ((flags & native().btrfsConstants.SUBVOL_RDONLY) === 0) {
     throw new BtrfsError(
       'BTRFS_SEND_NOT_READONLY',
       `${role} '${subvol.path}' is not read-only; snapshot it with { readOnly: true } or set it read-only first`,
@@ -137,8 +132,8 @@ export async function planSend(options: NormalizedSendOptions): Promise<SendPlan
     for (let i = 0; i < subvols.length; i++) {
       let flags = proto.flags
       if (options.singleStream) {
-        if (i > 0) flags |= SEND_FLAG_OMIT_STREAM_HEADER
-        if (i < subvols.length - 1) flags |= SEND_FLAG_OMIT_END_CMD
+        if (i > 0) flags |= native().btrfsConstants.SEND_FLAG_OMIT_STREAM_HEADER
+        if (i < subvols.length - 1) flags |= native().btrfsConstants.SEND_FLAG_OMIT_END_CMD
       }
       let parentRoot = parent?.id ?? 0n
       if (!parent && options.cloneSources.length > 0) {

@@ -1,8 +1,10 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78) as btrfs send uses it: seed 0 and no final
 // XOR, i.e. a raw table update (kernel btrfs_crc32c(0, ...); btrfs-progs dev-send-stream.rst
 // admits the zero seed was a mistake that stayed). Pure TypeScript slicing-by-8; the addon's
-// SSE4.2 CRC, when it loads, takes over for inputs of NATIVE_CRC_THRESHOLD bytes or more.
-import { native } from '../native.js'
+// SSE4.2 CRC takes over for inputs of NATIVE_CRC_THRESHOLD bytes or more once the edge module
+// crc32c-native.ts has installed it (this file loads nothing itself).
+import { CMD, COMMAND_HEADER_SIZE } from './constants.js'
+import { u32 } from './framing.js'
 import { InvalidArgumentError } from '../errors.js'
 import { checkBytes, checkRange } from '../check.js'
 
@@ -60,28 +62,59 @@ export const NATIVE_CRC_THRESHOLD = 128
 
 type FramesCrc = (buf: Uint8Array, start: number, end: number, maxLen: number) => number
 
+/** The addon's CRC functions (see types/native.d.ts). */
+export interface NativeCrc {
+  crc32c: Update
+  crc32cCommand: CommandCrc
+  crc32cFrames: FramesCrc
+}
+
+let loader: (() => NativeCrc | null) | undefined
 let nativeUpdate: Update | null | undefined
 let nativeCommand: CommandCrc | null = null
 let nativeFrames: FramesCrc | null = null
 
+/**
+ * Installs where the native CRC comes from (called by crc32c-native.ts); `load` runs on first
+ * need and returns null when there is none. Until then everything is pure TypeScript.
+ */
+export function setNativeCrcLoader(load: () => NativeCrc | null): void {
+  loader = load
+  nativeUpdate = undefined
+  nativeCommand = null
+  nativeFrames = null
+}
+
 function loadNative(): Update | null {
-  if (process.env.BTRFS_STREAM_PURE_CRC === '1') return null
-  try {
-    const addon = native() as Partial<BtrfsNative.Addon>
-    if (typeof addon.crc32c !== 'function' || typeof addon.crc32cCommand !== 'function' || typeof addon.crc32cFrames !== 'function') {
-      return null
-    }
-    // Refuse an addon that disagrees with the reference (a miscompiled or foreign build).
-    const probe = Uint8Array.from([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39])
-    if (addon.crc32c(0, probe, 0, probe.length) !== 0x58e3fa20) return null
-    const end = Uint8Array.from([0, 0, 0, 0, 0x15, 0, 0xff, 0xff, 0xff, 0xff])
-    if (addon.crc32cCommand(end, 0, end.length) !== 0x9dc96c50) return null
-    nativeCommand = addon.crc32cCommand
-    nativeFrames = addon.crc32cFrames
-    return addon.crc32c
-  } catch {
-    return null
+  if (process.env.BTRFS_STREAM_PURE_CRC === '1' || loader === undefined) return null
+  const crc = loader()
+  if (crc === null) return null
+  // Refuse an addon that disagrees with the reference (a miscompiled or foreign build).
+  const probe = Uint8Array.from([0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39])
+  if (crc.crc32c(0, probe, 0, probe.length) !== 0x58e3fa20) return null
+  const end = Uint8Array.from([0, 0, 0, 0, 0x15, 0, 0xff, 0xff, 0xff, 0xff])
+  if (crc.crc32cCommand(end, 0, end.length) !== 0x9dc96c50) return null
+  nativeCommand = crc.crc32cCommand
+  const frames = crc.crc32cFrames
+  nativeFrames = (buf, start, stop, maxLen) => frames(buf, start, afterFirstEnd(buf, start, stop, maxLen), maxLen)
+  return crc.crc32c
+}
+
+/**
+ * Where a one-call check of the frames in buf[start, end) must stop: right after the first END
+ * (a stream header, not a frame, may follow it), else `end`. The addon knows frames, not
+ * commands.
+ */
+function afterFirstEnd(buf: Uint8Array, start: number, end: number, maxLen: number): number {
+  let q = start
+  while (end - q >= COMMAND_HEADER_SIZE) {
+    const len = u32(buf, q)
+    if (len > maxLen || end - q - COMMAND_HEADER_SIZE < len) break
+    const cmd = buf[q + 4] | (buf[q + 5] << 8)
+    q += COMMAND_HEADER_SIZE + len
+    if (cmd === CMD.END) return q
   }
+  return end
 }
 
 /** Whether the native CRC32C is in use (loaded lazily on first need). */
@@ -91,8 +124,9 @@ export function crc32cIsNative(): boolean {
 }
 
 /**
- * The addon's whole-chunk frame checker (see types/native.d.ts crc32cFrames), or null without
- * the addon. The decoder uses it to check every complete frame of a chunk in one call.
+ * The addon's whole-chunk frame checker (see types/native.d.ts crc32cFrames), stopping after
+ * the first END, or null without the addon. The decoder uses it to check every complete frame
+ * of a chunk in one call.
  */
 export function crc32cFramesChecker(): FramesCrc | null {
   if (nativeUpdate === undefined) nativeUpdate = loadNative()

@@ -8,6 +8,7 @@ import { StreamDecoder, type DecoderOptions } from './decoder.js'
 import { readFileChunks } from './file-source.js'
 import { CommandIterator } from './command-iterator.js'
 import { checkByteSource } from '../check.js'
+import './crc32c-native.js'
 
 export type ParseOptions = DecoderOptions
 export type { CommandIterator }

@@ -1,5 +1,6 @@
 // Helpers for the value types commands carry: byte paths and names for display, timespecs as
-// Dates or nanoseconds. UUID text lives in lib/uuid.ts (formatUuid). No wire-format knowledge.
+// Dates or nanoseconds, device numbers as major and minor. UUID text lives in lib/uuid.ts
+// (formatUuid). No wire-format knowledge.
 import type { Timespec } from './commands.js'
 import { InvalidArgumentError } from '../errors.js'
 import { checkBytes, checkTimespec } from '../check.js'
@@ -25,6 +26,15 @@ export function isUtf8Path(bytes: Uint8Array): boolean {
 export function toDate(ts: Timespec): Date {
   checkTimespec(ts, 'ts')
   return new Date(Number(ts.sec) * 1000 + Math.floor(ts.nsec / 1e6))
+}
+
+/**
+ * MKNOD's rdev (the kernel's new_encode_dev form: minor's low 8 bits, then 12 bits of major,
+ * then the rest of minor) as major and minor.
+ */
+export function decodeDev(rdev: bigint): { major: number; minor: number } {
+  const raw = Number(rdev & 0xffffffffn)
+  return { major: (raw >>> 8) & 0xfff, minor: (raw & 0xff) | ((raw >>> 12) & 0xfff00) }
 }
 
 /** A timespec as nanoseconds since the epoch. */

@@ -2,16 +2,17 @@
 // opens what it needs, checks what the kernel reports poorly (not btrfs, not a subvolume), does
 // one ioctl, and closes again. Errors are BtrfsError / BtrfsSystemError carrying the path.
 import path from 'node:path'
-import { BtrfsError, InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 import { formatOptionalUuid, formatUuid, isZeroUuid } from '../uuid.js'
+import { native } from '../native.js'
 import { nativeCall } from './call.js'
-import { rootBackref, subvolumePath } from './lookup.js'
+import { subvolumePath } from './lookup.js'
 import { openBtrfsDir, SUBVOL_ROOT_INO, withBtrfsDir, withSubvolume } from './open.js'
 import { decodeRootBackref, decodeRootItem, type RootItem } from './root-item.js'
 import { LAST_FREE_OBJECTID, ROOT_BACKREF_KEY, ROOT_ITEM_KEY, ROOT_TREE_OBJECTID, searchTree } from './tree-search.js'
 
 /** Ioctl flag for a read-only subvolume (BTRFS_SUBVOL_RDONLY), as GETFLAGS/SETFLAGS use it. */
-const SUBVOL_RDONLY = 0x2
+const RDONLY = (): number => native().btrfsConstants.SUBVOL_RDONLY
 
 export interface SubvolumeInfo {
   id: bigint
@@ -103,7 +104,7 @@ export async function snapshot(source: string, target: string, options: Snapshot
   const { dir, name } = splitNew(abs)
   await withSubvolume(src, (subvol) =>
     withBtrfsDir(dir, (handle) =>
-      nativeCall(abs, (n) => n.ioctlSnapCreate(handle.fd, subvol.fd, name, options.readOnly ? SUBVOL_RDONLY : 0)),
+      nativeCall(abs, (n) => n.ioctlSnapCreate(handle.fd, subvol.fd, name, options.readOnly ? RDONLY() : 0)),
     ),
   )
 }
@@ -123,7 +124,7 @@ export async function isReadOnly(target: string): Promise<boolean> {
   const abs = requirePath(target, 'path')
   return withSubvolume(abs, async (subvol) => {
     const flags = await nativeCall(abs, (n) => n.ioctlSubvolGetFlags(subvol.fd))
-    return (flags & SUBVOL_RDONLY) !== 0
+    return (flags & RDONLY()) !== 0
   })
 }
 
@@ -141,9 +142,9 @@ export async function setReadOnly(target: string, readOnly: boolean, options: Se
   if (typeof readOnly !== 'boolean') throw new InvalidArgumentError(`readOnly must be a boolean, got ${describe(readOnly)}`)
   await withSubvolume(abs, async (subvol) => {
     const flags = await nativeCall(abs, (n) => n.ioctlSubvolGetFlags(subvol.fd))
-    if (readOnly === ((flags & SUBVOL_RDONLY) !== 0)) return
+    if (readOnly === ((flags & RDONLY()) !== 0)) return
     if (readOnly) {
-      await nativeCall(abs, (n) => n.ioctlSubvolSetFlags(subvol.fd, flags | SUBVOL_RDONLY))
+      await nativeCall(abs, (n) => n.ioctlSubvolSetFlags(subvol.fd, flags | RDONLY()))
       return
     }
     const info = await nativeCall(abs, (n) => n.ioctlGetSubvolInfo(subvol.fd))
@@ -154,7 +155,7 @@ export async function setReadOnly(target: string, readOnly: boolean, options: Se
           'later incremental receives. Pass { force: true } to do it anyway and clear the received uuid.',
       )
     }
-    await nativeCall(abs, (n) => n.ioctlSubvolSetFlags(subvol.fd, flags & ~SUBVOL_RDONLY))
+    await nativeCall(abs, (n) => n.ioctlSubvolSetFlags(subvol.fd, flags & ~RDONLY()))
     if (received) await nativeCall(abs, (n) => n.ioctlSetReceivedSubvol(subvol.fd, Buffer.alloc(16), 0n))
   })
 }
@@ -264,11 +265,4 @@ function joinRel(a: string, b: string): string {
 function relativeTo(base: string, p: string): string | undefined {
   if (base === '') return p === '' ? undefined : p
   return p.startsWith(`${base}/`) ? p.slice(base.length + 1) : undefined
-}
-
-/** Throws BTRFS_SUBVOLUME_NOT_FOUND unless subvolume `id` exists (and has a place in the tree). */
-export async function assertSubvolumeExists(fd: number, id: bigint): Promise<void> {
-  if (!(await rootBackref(fd, id))) {
-    throw new BtrfsError('BTRFS_SUBVOLUME_NOT_FOUND', `no subvolume with id ${id}`)
-  }
 }

@@ -1,7 +1,6 @@
 // Decodes the root tree's items about subvolumes: ROOT_ITEM (uuids, transids, flags) and
 // ROOT_BACKREF (where a subvolume hangs in its parent). Offsets are those of struct
 // btrfs_root_item / btrfs_root_ref in the kernel's on-disk format; all little-endian.
-import { formatOptionalUuid } from '../uuid.js'
 
 /** On-disk root flag: the subvolume is read-only (BTRFS_ROOT_SUBVOL_RDONLY). */
 export const ROOT_SUBVOL_RDONLY = 1n
@@ -55,13 +54,4 @@ export interface RootBackref {
 export function decodeRootBackref(parentId: bigint, data: Buffer): RootBackref {
   const nameLen = data.readUInt16LE(16)
   return { parentId, dirid: data.readBigUInt64LE(0), name: Buffer.from(data.subarray(18, 18 + nameLen)) }
-}
-
-/** Text uuids of a root item, for display. */
-export function rootItemUuids(item: RootItem): { uuid: string | null; parentUuid: string | null; receivedUuid: string | null } {
-  return {
-    uuid: formatOptionalUuid(item.uuid),
-    parentUuid: formatOptionalUuid(item.parentUuid),
-    receivedUuid: formatOptionalUuid(item.receivedUuid),
-  }
 }

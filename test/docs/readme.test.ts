@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import os from 'node:os'
 import path from 'node:path'
 import { DEFAULT_MAX_COMMAND_LENGTH, ERROR_CODES, StreamDecoder, StreamEncoder, WARNING_CODES } from '../../lib/index.js'
-import { RECEIVE_DEFAULTS } from '../../lib/receive/options.js'
+import { RECEIVE_DEFAULTS } from '../../lib/receive/api/options.js'
 import { normalizeSendOptions } from '../../lib/send/options.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
 import { digest } from '../receive/support/harness.js'

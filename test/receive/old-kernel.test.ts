@@ -23,7 +23,7 @@ test('BTRFS_STREAM_NO_SYSCALLS turns the named addon functions into ENOSYS', () 
   try {
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { sys } = require('../../lib/receive/sys.js') as typeof import('../../lib/receive/sys.js')
+      const { sys } = require('../../lib/receive/fs/sys.js') as typeof import('../../lib/receive/fs/sys.js')
       for (const name of MISSING.split(',')) {
         const call = (sys as unknown as Record<string, () => void>)[name]
         expect(call).toThrow(expect.objectContaining({ errno: -38, syscall: name }))

@@ -1,4 +1,4 @@
-// The receiver's syscall queue (lib/receive/queued-ops.ts over native/op_queue.cc): records run
+// The receiver's syscall queue (lib/receive/fs/queued-ops.ts over native/op_queue.cc): records run
 // in order on their own thread with virtual fds; the first failure stops the queue and is
 // reported with its command's tag; recovery closes what the queue opened. Then, on btrfs, the
 // session's replay: every failing or fallback stream gives exactly the result and the errors of
@@ -9,8 +9,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { receive, StreamEncoder } from '../../lib/index.js'
 import type { CommandData } from '../../lib/index.js'
-import { QueuedOps, QueueFailure } from '../../lib/receive/queued-ops.js'
-import { C, RESOLVE_CONFINED, sys } from '../../lib/receive/sys.js'
+import { QueuedOps, QueueFailure, RECORD_LAYOUT } from '../../lib/receive/fs/queued-ops.js'
+import { C, RESOLVE_CONFINED, sys } from '../../lib/receive/fs/sys.js'
 import { describeBtrfs } from '../support/btrfs.js'
 import { chunked, digest } from './support/harness.js'
 
@@ -29,6 +29,10 @@ function withBatchingOff<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe('QueuedOps', () => {
+  test('writes records in the layout the addon reads (sizes, field offsets, opcodes, slots)', () => {
+    expect(JSON.parse(JSON.stringify(sys.opQueueLayout))).toEqual(RECORD_LAYOUT)
+  })
+
   let dir: string
   let dirFd: number
 
@@ -116,6 +120,17 @@ describe('QueuedOps', () => {
     expect(ops.doneBelow()).toBeGreaterThanOrEqual(2)
     ops.waitBelow(200)
     expect(readdirSync(dir).length).toBe(199)
+    ops.shutdown()
+  })
+
+  test('a symlink target or name longer than a record holds runs directly: ENAMETOOLONG, not a RangeError', () => {
+    const ops = new QueuedOps()
+    ops.start(1)
+    const target = Buffer.alloc(64 * 1024, 0x61)
+    for (let i = 0; i < 4; i++) {
+      expect(() => ops.symlinkat(target, dirFd, b(`l${i}`))).toThrow(expect.objectContaining({ errno: -os.constants.errno.ENAMETOOLONG }))
+    }
+    expect(() => ops.mkdirat(dirFd, Buffer.alloc(5000, 0x62), 0o700)).toThrow(expect.objectContaining({ errno: -os.constants.errno.ENAMETOOLONG }))
     ops.shutdown()
   })
 
@@ -236,6 +251,18 @@ describeBtrfs('receive: the syscall queue fails and falls back exactly as direct
     expect(got.tree).toMatch(/^d\/f7 .* s=9 /m)
     expect(got.tree).toMatch(/^sub\/hard /m)
     expect(got.tree).not.toMatch(/^d\/f1 /m)
+  })
+
+  test('four 64 KiB symlink targets behind queued files fail with ENAMETOOLONG, as directly', async () => {
+    const long = Buffer.alloc(65535, 0x74)
+    const links: CommandData[] = []
+    for (let i = 0; i < 4; i++) {
+      links.push({ type: 'symlink', path: b(`o${900 + i}-0-0`), ino: BigInt(900 + i), pathLink: long })
+      links.push({ type: 'rename', path: b(`o${900 + i}-0-0`), pathTo: b(`d/l${i}`) })
+    }
+    const got = await expectSameAsDirect(stream([{ type: 'mkdir', path: b('d'), ino: 256n }, ...files('d', 30, 300), ...links]))
+    expect(got.error?.command).toBe('symlink')
+    expect(String(got.error?.message)).toMatch(/ENAMETOOLONG/)
   })
 
   test('a LINK onto an existing name fails (EEXIST) behind queued files, as btrfs receive does', async () => {

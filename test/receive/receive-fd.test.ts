@@ -9,7 +9,7 @@ import path from 'node:path'
 import { receive, StreamEncoder } from '../../lib/index.js'
 import type { CommandData } from '../../lib/index.js'
 import { native } from '../../lib/native.js'
-import { receiveFd } from '../../lib/receive/receive-fd.js'
+import { receiveFd } from '../../lib/receive/api/receive-fd.js'
 import { describeBtrfs, sh } from '../support/btrfs.js'
 import { btrfsReceive, chunked, digest, extraFilesystems, snapshotPair, subvolumeShow } from './support/harness.js'
 

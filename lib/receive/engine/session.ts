@@ -4,26 +4,22 @@
 // ReceiveError that names command, path, offset and subvolume. A subvolume that had any failure
 // is never finished: it is discarded like one whose receive was aborted.
 //
-// The applier's syscalls are queued to a native thread (queued-ops.ts), so a failure surfaces
-// later than its command. Each file command gets a sequence number (the tag of its records) and
-// is journaled until its records have run; on a QueueFailure the applier drops its fd caches and
-// the journal is replayed from the failed command with direct syscalls, which fail (or take
-// their fallback) exactly as the unqueued receiver does, in stream order.
-import { BtrfsError, fromNative, type ErrorCode } from '../errors.js'
-import type { Command } from '../stream/commands.js'
-import { Applier, FlushError } from './apply.js'
-import { QueueFailure } from './queued-ops.js'
-import type { Destination } from './destination.js'
-import { IncomingSubvolume, type ReceivedSubvolume } from './incoming.js'
-import { displayPath } from './path-guard.js'
+// The applier's syscalls are queued to a native thread (fs/queued-ops.ts), so a failure surfaces
+// later than its command: file commands are journaled (journal.ts) until their records have run;
+// on a QueueFailure the applier drops its fd caches and the journal is replayed from the failed
+// command with direct syscalls, which fail (or take their fallback) exactly as the unqueued
+// receiver does, in stream order.
+import { BtrfsError, fromNative, type ErrorCode } from '../../errors.js'
+import type { Command } from '../../stream/commands.js'
+import { Applier, FlushError } from '../fs/apply.js'
+import { QueueFailure } from '../fs/queued-ops.js'
+import type { Destination } from '../fs/destination.js'
+import { IncomingSubvolume, type ReceivedSubvolume } from '../fs/incoming.js'
+import { displayPath } from '../fs/path-guard.js'
+import { Journal } from './journal.js'
 import { ReceiveError } from './receive-error.js'
 
-/**
- * Journal length at which the commands whose records have run are dropped (waiting for the
- * older half when the queue is that far behind). Bounded, so journaled commands do not outlive
- * the young generation and make every GC expensive.
- */
-const JOURNAL_LIMIT = 1024
+const one = (): number => 1
 
 export interface SessionOptions {
   maxErrors: number
@@ -41,15 +37,11 @@ interface Current {
   incoming: IncomingSubvolume
   applier: Applier
   failures: number
-  /** File commands whose records may not have run yet, the last with tag seq - 1. */
-  journal: Command[]
 }
 
 export class Session {
   readonly received: ReceivedSubvolume[] = []
   commands = 0
-  /** Commands the last handle() consumed. */
-  consumed = 1
   /** Set after END when stopAtEnd: the caller stops reading input. */
   stopped = false
   readonly #dest: Destination
@@ -61,9 +53,8 @@ export class Session {
   /** lastPath of a command detachLast() dropped. */
   #lastText: string | undefined
   #failures = 0
-  /** Sequence number (record tag) of the next file command. */
-  #seq = 0
-  /** #seq when the previous input chunk ended. */
+  readonly #journal = new Journal()
+  /** The journal's seq when the previous input chunk ended. */
   #chunkBoundary = 0
   #lastFailure: ReceiveError | undefined
 
@@ -85,29 +76,28 @@ export class Session {
   }
 
   /**
-   * Applies `batch[i]`; returns a Promise only for lifecycle commands and first-time clone
-   * lookups. Returns how many commands it consumed through `consumed` (2 when the next one was
-   * carried out together with it).
+   * Applies `batch[i]`; returns how many commands it consumed (2 when the next one was carried
+   * out together with it), as a Promise only for lifecycle commands, first-time clone lookups
+   * and replays.
    */
-  handle(batch: readonly Command[], i: number): void | Promise<void> {
+  handle(batch: readonly Command[], i: number): number | Promise<number> {
     const cmd = batch[i]
     this.#last = cmd
-    this.consumed = 1
     this.commands++
     switch (cmd.type) {
       case 'subvol':
       case 'snapshot':
-        return this.#begin(cmd)
+        return this.#begin(cmd).then(one)
       case 'end':
-        return this.#end()
+        return this.#end().then(one)
     }
     const current = this.#current
     if (!current) {
       throw this.#wrap(cmd, new BtrfsError('BTRFS_RECEIVE_COMMAND_FAILED', 'file command before any SUBVOL or SNAPSHOT'))
     }
-    if (current.journal.length >= JOURNAL_LIMIT) {
+    if (this.#journal.full) {
       try {
-        this.#trim(current)
+        this.#journal.trim(current.applier.ops)
       } catch (err) {
         if (!(err instanceof QueueFailure)) throw err
         return this.#replay(current, err.tag).then(() => this.#file(current, batch, i))
@@ -116,25 +106,12 @@ export class Session {
     return this.#file(current, batch, i)
   }
 
-  /** Drops journaled commands whose records have run (see JOURNAL_LIMIT); may throw QueueFailure. */
-  #trim(current: Current): void {
-    const { ops } = current.applier
-    const base = this.#seq - current.journal.length
-    let done = ops.doneBelow()
-    if (done - base < JOURNAL_LIMIT / 2) {
-      ops.waitBelow(base + JOURNAL_LIMIT / 2)
-      done = ops.doneBelow()
-    }
-    const n = Math.min(done - base, current.journal.length)
-    if (n > 0) current.journal.splice(0, n)
-  }
-
   /** handle() for a file command. */
-  #file(current: Current, batch: readonly Command[], i: number): void | Promise<void> {
+  #file(current: Current, batch: readonly Command[], i: number): number | Promise<number> {
     const cmd = batch[i]
-    const { applier, journal } = current
-    applier.ops.tag = this.#seq++
-    journal.push(cmd)
+    const { applier } = current
+    const journal = this.#journal
+    applier.ops.tag = journal.add(cmd)
     if (cmd.type !== 'write') {
       // Gathered writes land before anything else happens, and fail as their own WRITE.
       try {
@@ -142,23 +119,23 @@ export class Session {
       } catch (err) {
         // A replay re-applies this command too; otherwise (-E) it still runs.
         const replay = this.#onError(current, undefined, err)
-        if (replay) return replay
+        if (replay) return replay.then(one)
       }
     }
-    let pending: void | Promise<void>
+    let n: number | Promise<number>
     try {
-      pending = applier.apply(cmd, batch, i)
-      if (applier.fused) {
-        applier.fused = false
-        this.consumed = 2
-        this.commands++
-        journal.push(batch[i + 1])
-        this.#seq++
-      }
+      n = applier.apply(batch, i)
     } catch (err) {
-      return this.#onError(current, cmd, err)
+      const replay = this.#onError(current, cmd, err)
+      return replay ? replay.then(one) : 1
     }
-    if (pending) return pending.catch((err: unknown) => this.#onError(current, cmd, err))
+    if (typeof n !== 'number') return n.catch((err: unknown) => this.#onError(current, cmd, err)).then(one)
+    if (n === 2) {
+      // The next command was carried out with this one, under this one's tag.
+      this.commands++
+      journal.add(batch[i + 1])
+    }
+    return n
   }
 
   /**
@@ -174,28 +151,21 @@ export class Session {
   /** Re-applies the journal from tag `tag` on with direct syscalls after a QueueFailure (see the header). */
   async #replay(current: Current, tag: number): Promise<void> {
     const { applier } = current
-    const journal = current.journal
-    // A failed record's command is never trimmed (trimming only drops commands whose records
-    // have all run); the bound is only a guard.
-    const from = Math.max(0, tag - (this.#seq - journal.length))
-    current.journal = []
-    applier.fused = false
+    const { commands, from } = this.#journal.takeFrom(tag)
     applier.recover()
     applier.ops.replaying = true
     try {
-      for (let j = from; j < journal.length; j++) {
-        const cmd = journal[j]
+      for (let j = from; j < commands.length; ) {
+        const cmd = commands[j]
         if (cmd.type !== 'write') this.#flushDirect(current)
+        let n = 1
         try {
-          const pending = applier.apply(cmd, journal, j)
-          if (applier.fused) {
-            applier.fused = false
-            j++
-          }
-          if (pending) await pending
+          const r = applier.apply(commands, j)
+          n = typeof r === 'number' ? r : await r
         } catch (err) {
           this.#failed(current, cmd, err)
         }
+        j += n
       }
       // Nothing replayed may stay gathered: its journal is gone.
       this.#flushDirect(current)
@@ -227,7 +197,7 @@ export class Session {
     await this.#flush(current)
     const failure = current.applier.ops.settle()
     if (failure !== undefined) await this.#replay(current, failure.tag)
-    current.journal = []
+    this.#journal.clear()
   }
 
   /**
@@ -240,7 +210,7 @@ export class Session {
     if (!current) return
     await this.#flush(current)
     const boundary = this.#chunkBoundary
-    this.#chunkBoundary = this.#seq
+    this.#chunkBoundary = this.#journal.seq
     try {
       current.applier.ops.waitBelow(boundary)
     } catch (err) {
@@ -312,8 +282,9 @@ export class Session {
       warn: (code, message) => this.#hooks.warn(code, message),
     })
     // Tags go on across subvolumes: a new queue has run everything below its first tag.
-    applier.ops.start(this.#seq)
-    this.#current = { incoming, applier, failures: 0, journal: [] }
+    applier.ops.start(this.#journal.seq)
+    this.#journal.clear()
+    this.#current = { incoming, applier, failures: 0 }
     this.#hooks.subvolume(incoming.displayName)
   }
 

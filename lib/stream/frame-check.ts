@@ -6,10 +6,10 @@
 // nothing is buffered but up to 17 header bytes. Errors are the decoder's StreamFormatErrors,
 // at the same offsets; truncation and unknown commands are left to the worker's decoder.
 import { StreamFormatError, type ErrorCode } from '../errors.js'
-import { COMMANDS_BY_NUMBER } from '../stream/commands.js'
-import { CMD, COMMAND_HEADER_SIZE, DEFAULT_MAX_COMMAND_LENGTH, STREAM_HEADER_SIZE } from '../stream/constants.js'
-import { crc32cCommandFrame, crc32cFramesChecker, crc32cUpdate } from '../stream/crc32c.js'
-import { crcMismatch, streamHeaderVersion, u32 } from '../stream/framing.js'
+import { COMMANDS_BY_NUMBER } from './commands.js'
+import { CMD, COMMAND_HEADER_SIZE, DEFAULT_MAX_COMMAND_LENGTH, STREAM_HEADER_SIZE } from './constants.js'
+import { crc32cCommandFrame, crc32cFramesChecker, crc32cUpdate } from './crc32c.js'
+import { crcMismatch, streamHeaderVersion, u32 } from './framing.js'
 
 const ZERO_CRC_FIELD = new Uint8Array(4)
 

@@ -3,7 +3,7 @@
 // was kept (keepPartial), where the partial subvolume is. `cause` holds the underlying error
 // (a BtrfsSystemError: branch on err.cause.code === 'ENOSPC'). Path rejections keep their own
 // code (BTRFS_RECEIVE_PATH_REJECTED); every other command failure is BTRFS_RECEIVE_COMMAND_FAILED.
-import { BtrfsError, type ErrorCode } from '../errors.js'
+import { BtrfsError, type ErrorCode } from '../../errors.js'
 
 export interface ReceiveErrorInit {
   cause?: unknown

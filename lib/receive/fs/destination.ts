@@ -5,11 +5,11 @@
 // and checked to be that very subvolume. So nothing outside this filesystem can be a source.
 import { closeSync, readFileSync, realpathSync } from 'node:fs'
 import path from 'node:path'
-import { BtrfsError } from '../errors.js'
-import { idsByUuid, subvolumePath } from '../subvolume/lookup.js'
-import { openBtrfsDir, SUBVOL_ROOT_INO } from '../subvolume/open.js'
-import { nativeCall } from '../subvolume/call.js'
-import { formatUuid } from '../uuid.js'
+import { BtrfsError } from '../../errors.js'
+import { idsByUuid, subvolumePath } from '../../subvolume/lookup.js'
+import { openBtrfsDir, SUBVOL_ROOT_INO } from '../../subvolume/open.js'
+import { nativeCall } from '../../subvolume/call.js'
+import { formatUuid } from '../../uuid.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
 
 interface Mount {

@@ -7,12 +7,12 @@
 // hundred ms at most), so signals and timers are served between chunks: fine for a CLI, not
 // for a library caller, which is why receive() keeps its worker.
 import path from 'node:path'
-import { AbortError } from '../errors.js'
-import { Destination } from './destination.js'
-import { ReceiveEngine } from './engine.js'
+import { AbortError } from '../../errors.js'
+import { Destination } from '../fs/destination.js'
+import { ReceiveEngine } from '../engine/engine.js'
 import { FdReader } from './fd-reader.js'
 import { engineOptions, validate, type ReceiveOptions, type ReceiveResult } from './options.js'
-import type { ReceiveError } from './receive-error.js'
+import type { ReceiveError } from '../engine/receive-error.js'
 
 /**
  * Receives the stream(s) read from `fd` into `dest`, like receive(). The fd stays open; a read

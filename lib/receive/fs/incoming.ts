@@ -5,16 +5,16 @@
 // On failure it is never marked received nor read-only, and is deleted unless keepPartial.
 import { closeSync, fstatSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { errnoError } from '../errors.js'
-import type { SnapshotCommand, SubvolCommand } from '../stream/commands.js'
-import { nativeCall } from '../subvolume/call.js'
-import { formatOptionalUuid, formatUuid } from '../uuid.js'
+import { errnoError } from '../../errors.js'
+import type { SnapshotCommand, SubvolCommand } from '../../stream/commands.js'
+import { nativeCall } from '../../subvolume/call.js'
+import { formatOptionalUuid, formatUuid } from '../../uuid.js'
 import type { Destination } from './destination.js'
 import { checkSubvolumeName, displayPath } from './path-guard.js'
 import { C, RESOLVE_CONFINED, sys } from './sys.js'
 import { tempName } from './temp-name.js'
 
-const SUBVOL_RDONLY = 0x2
+const SUBVOL_RDONLY = sys.btrfsConstants.SUBVOL_RDONLY
 
 export interface ReceivedSubvolume {
   /** Absolute path of the received subvolume. */

@@ -7,7 +7,7 @@
 // kernels that predate them (fchmodat2: 6.6, setxattrat/removexattrat: 6.13). It exists so the
 // older kernels' paths are tested on a new kernel; nothing else changes.
 import { constants } from 'node:os'
-import { native } from '../native.js'
+import { native } from '../../native.js'
 
 function withMissing(addon: BtrfsNative.Addon, names: string[]): BtrfsNative.Addon {
   const replaced: Record<string, () => never> = {}

@@ -15,42 +15,85 @@
 // before the chunk is reused). BTRFS_STREAM_NO_BATCH=1 turns batching off (every call direct).
 import { closeSync, fchmodSync, ftruncateSync, writevSync } from 'node:fs'
 import { constants as osc } from 'node:os'
-import { errnoError, internalError } from '../errors.js'
+import { errnoError, internalError } from '../../errors.js'
 import { displayPath } from './path-guard.js'
 import { C, missingSyscalls, sys } from './sys.js'
 
-/** Virtual fds: SLOT_BASE + slot. Real fds never get this high (RLIMIT_NOFILE caps them far lower). */
-const SLOT_BASE = 0x40000000
-const SLOTS = 4096
-const NO_NAME = 0xffffffff
-const HEADER = 80
+/**
+ * The record layout native/op_queue.cc reads (little-endian; the addon exports its own as
+ * opQueueLayout and a test compares the two): an 80-byte header, then name A and name B, each
+ * NUL-terminated, the record padded to 8 bytes. Virtual fds are SLOT_BASE + slot; real fds
+ * never get this high (RLIMIT_NOFILE caps them far lower). A name length of NO_NAME is a NULL
+ * name (utimensat on the fd itself).
+ */
+export const RECORD_LAYOUT = {
+  headerSize: 80,
+  align: 8,
+  slotBase: 0x40000000,
+  slots: 4096,
+  noName: 0xffffffff,
+  offsets: {
+    code: 0,
+    tag: 4,
+    fdA: 8,
+    fdB: 12,
+    flags: 16,
+    mode: 20,
+    outSlot: 24,
+    nameALen: 28,
+    nameBLen: 32,
+    dataIndex: 36,
+    dataCount: 40,
+    n0: 48,
+    n1: 56,
+    n2: 64,
+    n3: 72,
+  },
+  codes: {
+    openat2: 1,
+    reopen: 2,
+    requireType: 3,
+    close: 4,
+    mkdirat: 5,
+    mknodat: 6,
+    symlinkat: 7,
+    linkat: 8,
+    renameat2: 9,
+    unlinkat: 10,
+    fchownat: 11,
+    fchmodat2: 12,
+    fchmod: 13,
+    utimensat: 14,
+    pwritev: 15,
+    ftruncate: 16,
+    encodedWrite: 17,
+  },
+} as const
+
+const { slotBase: SLOT_BASE, slots: SLOTS, noName: NO_NAME, headerSize: HEADER } = RECORD_LAYOUT
+const { code: O_CODE, tag: O_TAG, fdA: O_FDA, fdB: O_FDB, flags: O_FLAGS, mode: O_MODE, outSlot: O_SLOT } = RECORD_LAYOUT.offsets
+const { nameALen: O_ALEN, nameBLen: O_BLEN, dataIndex: O_DATA, dataCount: O_DCOUNT, n0: N0, n1: N1, n2: N2, n3: N3 } = RECORD_LAYOUT.offsets
+const Code = RECORD_LAYOUT.codes
+type Code = (typeof Code)[keyof typeof Code]
 const AT_FDCWD = -100
 /** Records staged before they are handed to the thread: enough to amortise the hand-over. */
 const BATCH_RECORDS = 32
 /** Payload bytes staged before they are handed over: a big write should start at once. */
 const BATCH_BYTES = 256 * 1024
 const STAGING = 256 * 1024
-/** Room always left for one more record with two maximal names. */
-const RECORD_MAX = HEADER + 2 * 4096 + 8
+/**
+ * The longest name or symlink target a record carries: PATH_MAX less its NUL, the most any of
+ * these syscalls accepts. Longer ones (a stream may hold a 64 KiB symlink target) and names
+ * holding a NUL are not queued: the direct syscall fails them (ENAMETOOLONG, EINVAL) exactly
+ * as the unqueued receiver does. Xattr names and values never travel in records.
+ */
+const MAX_RECORD_NAME = 4095
+/** Room always left for one more record with two maximal names (each with its NUL). */
+const RECORD_MAX = HEADER + 2 * (MAX_RECORD_NAME + 1) + 8
 
-const enum Code {
-  Openat2 = 1,
-  Reopen = 2,
-  RequireType = 3,
-  Close = 4,
-  Mkdirat = 5,
-  Mknodat = 6,
-  Symlinkat = 7,
-  Linkat = 8,
-  Renameat2 = 9,
-  Unlinkat = 10,
-  Fchownat = 11,
-  Fchmodat2 = 12,
-  Fchmod = 13,
-  Utimensat = 14,
-  Pwritev = 15,
-  Ftruncate = 16,
-  EncodedWrite = 17,
+/** Whether `name` cannot travel in a record (see MAX_RECORD_NAME). */
+function unfit(name: Buffer): boolean {
+  return name.length > MAX_RECORD_NAME || name.includes(0)
 }
 
 /** A queued record failed; everything queued after it was skipped. */
@@ -111,10 +154,10 @@ export class QueuedOps {
   // ---- queued calls (direct when `direct`) ----
 
   openat2(dirFd: number, path: Buffer, flags: number, mode: number, resolve: number): number {
-    if (this.direct || path.includes(0)) return sys.openat2(this.real(dirFd), path, flags, mode, resolve)
+    if (this.direct || unfit(path)) return sys.openat2(this.real(dirFd), path, flags, mode, resolve)
     const slot = this.#slot()
-    const at = this.#record(Code.Openat2, dirFd, 0, flags, mode, SLOT_BASE + slot, path, undefined)
-    this.#i64(at + 48, resolve)
+    const at = this.#record(Code.openat2, dirFd, 0, flags, mode, SLOT_BASE + slot, path, undefined)
+    this.#i64(at + N0, resolve)
     this.#commit()
     return SLOT_BASE + slot
   }
@@ -123,7 +166,7 @@ export class QueuedOps {
   reopen(fd: number, flags: number): number {
     if (this.direct) return sys.openat2(AT_FDCWD, Buffer.from(`/proc/self/fd/${this.real(fd)}`), flags, 0, 0)
     const slot = this.#slot()
-    this.#record(Code.Reopen, fd, 0, flags, 0, SLOT_BASE + slot, undefined, undefined)
+    this.#record(Code.reopen, fd, 0, flags, 0, SLOT_BASE + slot, undefined, undefined)
     this.#commit()
     return SLOT_BASE + slot
   }
@@ -131,7 +174,7 @@ export class QueuedOps {
   /** Fails (ELOOP, EISDIR or EINVAL, naming `path`) unless `fd` is a regular file. */
   requireRegular(fd: number, path: Buffer): void {
     if (!this.direct) {
-      this.#record(Code.RequireType, fd, 0, 0, C.S_IFREG, -1, undefined, undefined)
+      this.#record(Code.requireType, fd, 0, 0, C.S_IFREG, -1, undefined, undefined)
       return this.#commit()
     }
     const type = sys.fstatOwner(this.real(fd))[0] & C.S_IFMT
@@ -151,57 +194,58 @@ export class QueuedOps {
     } else if (this.direct) {
       return closeSync(fd)
     }
-    this.#record(Code.Close, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#record(Code.close, fd, 0, 0, 0, -1, undefined, undefined)
     this.#commit()
     if (this.direct) this.#drain(true)
   }
 
   mkdirat(dirFd: number, name: Buffer, mode: number): void {
-    if (this.direct || name.includes(0)) return sys.mkdirat(this.real(dirFd), name, mode)
-    this.#record(Code.Mkdirat, dirFd, 0, 0, mode, -1, name, undefined)
+    if (this.direct || unfit(name)) return sys.mkdirat(this.real(dirFd), name, mode)
+    this.#record(Code.mkdirat, dirFd, 0, 0, mode, -1, name, undefined)
     this.#commit()
   }
 
-  mknodat(dirFd: number, name: Buffer, mode: number, rdev: bigint): void {
-    if (this.direct || name.includes(0)) return sys.mknodat(this.real(dirFd), name, mode, rdev)
-    const at = this.#record(Code.Mknodat, dirFd, 0, 0, mode, -1, name, undefined)
-    this.#view.setBigUint64(at + 48, rdev, true)
+  mknodat(dirFd: number, name: Buffer, mode: number, dev: { major: number; minor: number }): void {
+    if (this.direct || unfit(name)) return sys.mknodat(this.real(dirFd), name, mode, dev.major, dev.minor)
+    const at = this.#record(Code.mknodat, dirFd, 0, 0, mode, -1, name, undefined)
+    this.#i64(at + N0, dev.major)
+    this.#i64(at + N1, dev.minor)
     this.#commit()
   }
 
   symlinkat(target: Buffer, dirFd: number, name: Buffer): void {
-    if (this.direct || name.includes(0) || target.includes(0)) return sys.symlinkat(target, this.real(dirFd), name)
-    this.#record(Code.Symlinkat, dirFd, 0, 0, 0, -1, name, target)
+    if (this.direct || unfit(name) || unfit(target)) return sys.symlinkat(target, this.real(dirFd), name)
+    this.#record(Code.symlinkat, dirFd, 0, 0, 0, -1, name, target)
     this.#commit()
   }
 
   linkat(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
-    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+    if (this.direct || unfit(oldName) || unfit(newName)) {
       return sys.linkat(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
     }
-    this.#record(Code.Linkat, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
+    this.#record(Code.linkat, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
     this.#commit()
   }
 
   renameat2(oldDirFd: number, oldName: Buffer, newDirFd: number, newName: Buffer, flags: number): void {
-    if (this.direct || oldName.includes(0) || newName.includes(0)) {
+    if (this.direct || unfit(oldName) || unfit(newName)) {
       return sys.renameat2(this.real(oldDirFd), oldName, this.real(newDirFd), newName, flags)
     }
-    this.#record(Code.Renameat2, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
+    this.#record(Code.renameat2, oldDirFd, newDirFd, flags, 0, -1, oldName, newName)
     this.#commit()
   }
 
   unlinkat(dirFd: number, name: Buffer, flags: number): void {
-    if (this.direct || name.includes(0)) return sys.unlinkat(this.real(dirFd), name, flags)
-    this.#record(Code.Unlinkat, dirFd, 0, flags, 0, -1, name, undefined)
+    if (this.direct || unfit(name)) return sys.unlinkat(this.real(dirFd), name, flags)
+    this.#record(Code.unlinkat, dirFd, 0, flags, 0, -1, name, undefined)
     this.#commit()
   }
 
   fchownat(dirFd: number, name: Buffer, uid: number, gid: number, flags: number): void {
-    if (this.direct || name.includes(0)) return sys.fchownat(this.real(dirFd), name, uid, gid, flags)
-    const at = this.#record(Code.Fchownat, dirFd, 0, flags, 0, -1, name, undefined)
-    this.#i64(at + 48, uid)
-    this.#i64(at + 56, gid)
+    if (this.direct || unfit(name)) return sys.fchownat(this.real(dirFd), name, uid, gid, flags)
+    const at = this.#record(Code.fchownat, dirFd, 0, flags, 0, -1, name, undefined)
+    this.#i64(at + N0, uid)
+    this.#i64(at + N1, gid)
     this.#commit()
   }
 
@@ -211,35 +255,35 @@ export class QueuedOps {
   }
 
   fchmodat2(dirFd: number, name: Buffer, mode: number, flags: number): void {
-    if (this.direct || name.includes(0) || missingSyscalls.has('fchmodat2')) return sys.fchmodat2(this.real(dirFd), name, mode, flags)
-    this.#record(Code.Fchmodat2, dirFd, 0, flags, mode, -1, name, undefined)
+    if (this.direct || unfit(name) || missingSyscalls.has('fchmodat2')) return sys.fchmodat2(this.real(dirFd), name, mode, flags)
+    this.#record(Code.fchmodat2, dirFd, 0, flags, mode, -1, name, undefined)
     this.#commit()
   }
 
   fchmod(fd: number, mode: number): void {
     if (this.direct) return fchmodSync(this.real(fd), mode)
-    this.#record(Code.Fchmod, fd, 0, 0, mode, -1, undefined, undefined)
+    this.#record(Code.fchmod, fd, 0, 0, mode, -1, undefined, undefined)
     this.#commit()
   }
 
   /** name null: the fd itself. */
   utimensat(dirFd: number, name: Buffer | null, aSec: bigint, aNsec: number, mSec: bigint, mNsec: number, flags: number): void {
-    if (this.direct || (name !== null && name.includes(0))) {
+    if (this.direct || (name !== null && unfit(name))) {
       return sys.utimensat(this.real(dirFd), name, aSec, aNsec, mSec, mNsec, flags)
     }
-    const at = this.#record(Code.Utimensat, dirFd, 0, flags, 0, -1, name ?? undefined, undefined)
+    const at = this.#record(Code.utimensat, dirFd, 0, flags, 0, -1, name ?? undefined, undefined)
     const v = this.#view
-    v.setBigInt64(at + 48, aSec, true)
-    this.#i64(at + 56, aNsec)
-    v.setBigInt64(at + 64, mSec, true)
-    this.#i64(at + 72, mNsec)
+    v.setBigInt64(at + N0, aSec, true)
+    this.#i64(at + N1, aNsec)
+    v.setBigInt64(at + N2, mSec, true)
+    this.#i64(at + N3, mNsec)
     this.#commit()
   }
 
   ftruncate(fd: number, size: number): void {
     if (this.direct) return ftruncateSync(this.real(fd), size)
-    const at = this.#record(Code.Ftruncate, fd, 0, 0, 0, -1, undefined, undefined)
-    this.#i64(at + 48, size)
+    const at = this.#record(Code.ftruncate, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#i64(at + N0, size)
     this.#commit()
   }
 
@@ -254,12 +298,12 @@ export class QueuedOps {
     }
     let total = 0
     for (const p of parts) total += p.length
-    const at = this.#record(Code.Pwritev, fd, 0, 0, 0, -1, undefined, undefined)
-    this.#view.setUint32(at + 36, this.#data.length, true)
-    this.#view.setUint32(at + 40, parts.length, true)
+    const at = this.#record(Code.pwritev, fd, 0, 0, 0, -1, undefined, undefined)
+    this.#view.setUint32(at + O_DATA, this.#data.length, true)
+    this.#view.setUint32(at + O_DCOUNT, parts.length, true)
     for (const p of parts) this.#data.push(p)
     this.#dataBytes += total
-    this.#i64(at + 48, offset)
+    this.#i64(at + N0, offset)
     this.#commit()
     return total
   }
@@ -270,14 +314,14 @@ export class QueuedOps {
       sys.ioctlEncodedWrite(this.real(fd), data, offset, len, unencodedLen, unencodedOffset, compression, encryption)
       return
     }
-    const at = this.#record(Code.EncodedWrite, fd, 0, compression, encryption, -1, undefined, undefined)
-    this.#view.setUint32(at + 36, this.#data.length, true)
+    const at = this.#record(Code.encodedWrite, fd, 0, compression, encryption, -1, undefined, undefined)
+    this.#view.setUint32(at + O_DATA, this.#data.length, true)
     this.#data.push(data)
     this.#dataBytes += data.length
-    this.#i64(at + 48, offset)
-    this.#i64(at + 56, len)
-    this.#i64(at + 64, unencodedLen)
-    this.#i64(at + 72, unencodedOffset)
+    this.#i64(at + N0, offset)
+    this.#i64(at + N1, len)
+    this.#i64(at + N2, unencodedLen)
+    this.#i64(at + N3, unencodedOffset)
     this.#commit()
   }
 
@@ -392,18 +436,18 @@ export class QueuedOps {
   #record(code: Code, fdA: number, fdB: number, flags: number, mode: number, outSlot: number, a: Buffer | undefined, b: Buffer | undefined): number {
     const v = this.#view
     const at = this.#len
-    v.setUint32(at, code, true)
-    v.setUint32(at + 4, this.tag, true)
+    v.setUint32(at + O_CODE, code, true)
+    v.setUint32(at + O_TAG, this.tag, true)
     if (this.tag > this.#maxTag) this.#maxTag = this.tag
-    v.setInt32(at + 8, fdA, true)
-    v.setInt32(at + 12, fdB, true)
-    v.setInt32(at + 16, flags, true)
-    v.setInt32(at + 20, mode, true)
-    v.setInt32(at + 24, outSlot < 0 ? -1 : outSlot - SLOT_BASE, true)
-    v.setUint32(at + 28, a === undefined ? NO_NAME : a.length, true)
-    v.setUint32(at + 32, b === undefined ? NO_NAME : b.length, true)
-    v.setUint32(at + 36, 0, true)
-    v.setUint32(at + 40, 0, true)
+    v.setInt32(at + O_FDA, fdA, true)
+    v.setInt32(at + O_FDB, fdB, true)
+    v.setInt32(at + O_FLAGS, flags, true)
+    v.setInt32(at + O_MODE, mode, true)
+    v.setInt32(at + O_SLOT, outSlot < 0 ? -1 : outSlot - SLOT_BASE, true)
+    v.setUint32(at + O_ALEN, a === undefined ? NO_NAME : a.length, true)
+    v.setUint32(at + O_BLEN, b === undefined ? NO_NAME : b.length, true)
+    v.setUint32(at + O_DATA, 0, true)
+    v.setUint32(at + O_DCOUNT, 0, true)
     let p = at + HEADER
     if (a !== undefined) {
       this.#buf.set(a, p)

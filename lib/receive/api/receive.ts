@@ -4,14 +4,16 @@
 // AbortSignal, and settles with the result or the worker's error rebuilt as its own class.
 // The caller's event loop only moves bytes; every syscall happens on the worker.
 import path from 'node:path'
-import { AbortError, BtrfsError, InvalidArgumentError } from '../errors.js'
-import { checkByteSource } from '../check.js'
-import type { ByteSource } from '../stream/parser.js'
+import { AbortError, BtrfsError, InvalidArgumentError } from '../../errors.js'
+import { checkByteSource } from '../../check.js'
+import { readFileChunks } from '../../stream/file-source.js'
+import type { ByteSource } from '../../stream/parser.js'
 import { rebuildError } from './error-transfer.js'
-import { FrameChecker } from './frame-check.js'
+import { FrameChecker } from '../../stream/frame-check.js'
+import '../../stream/crc32c-native.js'
 import { engineOptions, validate, type ReceiveOptions, type ReceiveResult } from './options.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
-import type { ReceiveError } from './receive-error.js'
+import type { ReceiveError } from '../engine/receive-error.js'
 import { spawnReceiveWorker } from './spawn-worker.js'
 
 const MAX_IN_FLIGHT = 8 * 1024 * 1024
@@ -19,13 +21,16 @@ const MAX_IN_FLIGHT = 8 * 1024 * 1024
 const POOLED_SIZE = 1024 * 1024
 
 /**
- * Receives the send stream(s) in `source` into directory `dest` (on btrfs), as btrfs receive
- * does: each subvolume is created (or snapshotted from its parent, found by received uuid, then
- * uuid), filled, marked received with the stream's uuid and ctransid, and made read-only.
+ * Receives the send stream(s) in `source` (a byte source, or the path of a file holding them)
+ * into directory `dest` (on btrfs), as btrfs receive does: each subvolume is created (or
+ * snapshotted from its parent, found by received uuid, then uuid), filled, marked received with
+ * the stream's uuid and ctransid, and made read-only.
  */
-export async function receive(source: ByteSource, dest: string, options: ReceiveOptions = {}): Promise<ReceiveResult> {
+export async function receive(source: ByteSource | string, dest: string, options: ReceiveOptions = {}): Promise<ReceiveResult> {
   validate(dest, options)
-  checkByteSource(source, 'source', false)
+  checkByteSource(source, 'source', true)
+  // A path is read as parse() reads one (each chunk is copied below before its buffer is reused).
+  if (typeof source === 'string') source = readFileChunks(source)
   const { signal } = options
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason })
   const abortFlag = new SharedArrayBuffer(4)

@@ -2,7 +2,7 @@
 // (the second is openat2 beneath the subvolume root, see confined-tree.ts). A path is relative,
 // '/'-separated, with no empty, '.' or '..' component and no NUL; '' is the subvolume root and is
 // allowed only where the command may act on the root. Pure functions, no I/O.
-import { BtrfsError } from '../errors.js'
+import { BtrfsError } from '../../errors.js'
 
 const SLASH = 0x2f
 const DOT = 0x2e
@@ -46,12 +46,6 @@ export function checkPath(path: Uint8Array, allowRoot: boolean, what = 'path'): 
       path: displayPath(path),
     })
   }
-}
-
-/** Splits a checked, non-root path into its parent ('' for the root) and its last component. */
-export function splitPath(path: Buffer): { parent: Buffer; leaf: Buffer } {
-  const i = path.lastIndexOf(SLASH)
-  return i < 0 ? { parent: path.subarray(0, 0), leaf: path } : { parent: path.subarray(0, i), leaf: path.subarray(i + 1) }
 }
 
 /** A subvolume name from SUBVOL/SNAPSHOT: one component, as the kernel's create ioctls demand. */

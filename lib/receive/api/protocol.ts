@@ -3,36 +3,18 @@
 // once applied (backpressure). Abort is a shared flag (seen between commands, even while the
 // worker never yields) plus a message to wake a worker waiting for input.
 import type { ErrorRecord } from './error-transfer.js'
-import type { ReceivedSubvolume } from './incoming.js'
-
-export interface WorkerOptions {
-  maxErrors: number
-  keepPartial: boolean
-  stopAtEnd: boolean
-  forceDecompress: boolean
-  maxCommandLength?: number
-  /** False when the caller's thread already checked every command's CRC (frame-check.ts) before handing it over. */
-  verifyCrc: boolean
-  progressIntervalMs: number
-}
+import type { EngineOptions, ProgressRecord } from '../engine/engine.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
 
 export interface WorkerInit {
   dest: string
-  options: WorkerOptions
+  /** The engine's options, as they are. */
+  options: EngineOptions
   /** Int32Array over it: [0] = 1 once aborted. */
   abortFlag: SharedArrayBuffer
 }
 
 export type ToWorker = { t: 'chunk'; b: Uint8Array } | { t: 'end' } | { t: 'abort' }
-
-export interface ProgressRecord {
-  bytes: number
-  commands: number
-  subvolume: string | undefined
-  subvolumesDone: number
-  /** Stream path of the last command applied (display form), if it had one. */
-  path: string | undefined
-}
 
 export interface WarningRecord {
   code: string

@@ -2,8 +2,8 @@
 // flattens an error with its cause chain, the caller's thread rebuilds it as the same class
 // (ReceiveError, StreamFormatError, BtrfsSystemError, BtrfsError, AbortError) with every field,
 // message and the worker's stack intact, so `instanceof` and `err.cause.code` work for users.
-import { AbortError, BtrfsError, BtrfsSystemError, InvalidArgumentError, StreamFormatError } from '../errors.js'
-import { ReceiveError } from './receive-error.js'
+import { AbortError, BtrfsError, BtrfsSystemError, InvalidArgumentError, StreamFormatError } from '../../errors.js'
+import { ReceiveError } from '../engine/receive-error.js'
 
 export interface ErrorRecord {
   name: string

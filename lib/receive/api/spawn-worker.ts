@@ -26,6 +26,6 @@ export function spawnReceiveWorker(workerData: object): Worker {
   const js = path.join(__dirname, 'worker.js')
   if (existsSync(js)) return new Worker(js, { workerData, ...options() })
   const entry = path.join(__dirname, 'worker.ts')
-  const root = path.resolve(__dirname, '..', '..')
+  const root = path.resolve(__dirname, '..', '..', '..')
   return new Worker(BOOTSTRAP, { eval: true, ...options(), workerData: { ...workerData, __entry: entry, __root: root } })
 }

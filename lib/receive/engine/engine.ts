@@ -3,14 +3,34 @@
 // through a small window. The session's syscalls run on a queue thread behind it: when chunk()
 // returns, nothing refers into the chunk before that one any more (its writes have landed), so
 // that buffer may be reused; drain() releases the last one as well.
-import { AbortError } from '../errors.js'
-import type { Command } from '../stream/commands.js'
-import { StreamDecoder } from '../stream/decoder.js'
-import type { Destination } from './destination.js'
-import type { ReceivedSubvolume } from './incoming.js'
-import type { ProgressRecord, WorkerOptions } from './protocol.js'
+import { AbortError } from '../../errors.js'
+import type { Command } from '../../stream/commands.js'
+import { StreamDecoder } from '../../stream/decoder.js'
+import '../../stream/crc32c-native.js'
+import type { Destination } from '../fs/destination.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
 import type { ReceiveError } from './receive-error.js'
 import { Session } from './session.js'
+
+export interface EngineOptions {
+  maxErrors: number
+  keepPartial: boolean
+  stopAtEnd: boolean
+  forceDecompress: boolean
+  maxCommandLength?: number
+  /** False when the caller's thread already checked every command's CRC (lib/stream/frame-check.ts) before handing it over. */
+  verifyCrc: boolean
+  progressIntervalMs: number
+}
+
+export interface ProgressRecord {
+  bytes: number
+  commands: number
+  subvolume: string | undefined
+  subvolumesDone: number
+  /** Stream path of the last command applied (display form), if it had one. */
+  path: string | undefined
+}
 
 /** Commands the session sees at once: the current one and those right after it. */
 const WINDOW = 32
@@ -49,14 +69,14 @@ export class ReceiveEngine {
   bytes = 0
   /** Set once stopAtEnd stopped at the first END: read no further input. */
   stopped = false
-  readonly #options: WorkerOptions
+  readonly #options: EngineOptions
   readonly #hooks: EngineHooks
   readonly #decoder: StreamDecoder
   #lastProgress = 0
   /** Input offset where the current chunk starts (command offsets count from the input's start). */
   #chunkStart = 0
 
-  constructor(dest: Destination, options: WorkerOptions, hooks: EngineHooks) {
+  constructor(dest: Destination, options: EngineOptions, hooks: EngineHooks) {
     this.#options = options
     this.#hooks = hooks
     this.session = new Session(dest, options, {
@@ -103,8 +123,7 @@ export class ReceiveEngine {
       }
       if (window.length === 0) break
       const step = session.handle(window, 0)
-      if (step) await step
-      const done = window.splice(0, session.consumed)
+      const done = window.splice(0, typeof step === 'number' ? step : await step)
       if ((n++ & 63) === 0) {
         this.checkAbort()
         this.#progress(false)

@@ -7,8 +7,9 @@ import { StreamDecoder } from '../../lib/stream/decoder.js'
 import { StreamEncoder } from '../../lib/stream/encoder.js'
 import { CMD, DEFAULT_MAX_COMMAND_LENGTH } from '../../lib/stream/constants.js'
 import { crc32cFramesChecker } from '../../lib/stream/crc32c.js'
-import { FrameChecker, framesJs } from '../../lib/receive/frame-check.js'
-import { FIXTURES, units } from '../stream/helpers.js'
+import '../../lib/stream/crc32c-native.js'
+import { FrameChecker, framesJs } from '../../lib/stream/frame-check.js'
+import { FIXTURES, units } from './helpers.js'
 
 const b = (s: string) => Buffer.from(s)
 

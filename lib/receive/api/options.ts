@@ -1,11 +1,11 @@
 // What receive() and the CLI's in-thread receiver (receive-fd.ts) accept and report: the option,
 // progress, warning and result types, the option checks, and the worker options derived from
 // them. Kept apart from receive.ts so the in-thread path loads none of the worker plumbing.
-import { InvalidArgumentError } from '../errors.js'
-import { DEFAULT_MAX_COMMAND_LENGTH } from '../stream/constants.js'
-import type { ReceivedSubvolume } from './incoming.js'
-import type { WorkerOptions } from './protocol.js'
-import type { ReceiveError } from './receive-error.js'
+import { InvalidArgumentError } from '../../errors.js'
+import type { ReceivedSubvolume } from '../fs/incoming.js'
+import type { EngineOptions } from '../engine/engine.js'
+import type { ReceiveError } from '../engine/receive-error.js'
+import { DEFAULT_MAX_COMMAND_LENGTH } from '../../stream/constants.js'
 
 export interface ReceiveProgress {
   /** Input bytes applied so far. */
@@ -61,9 +61,25 @@ export const RECEIVE_DEFAULTS = {
   maxCommandLength: DEFAULT_MAX_COMMAND_LENGTH,
 } as const satisfies Partial<Record<keyof ReceiveOptions, unknown>>
 
+const KNOWN = new Set<string>([
+  'signal',
+  'maxErrors',
+  'onProgress',
+  'progressInterval',
+  'onWarning',
+  'keepPartial',
+  'stopAtEnd',
+  'forceDecompress',
+  'maxCommandLength',
+] satisfies (keyof ReceiveOptions)[])
+
 export function validate(dest: unknown, options: ReceiveOptions): void {
   if (typeof dest !== 'string' || dest.length === 0) throw new InvalidArgumentError(`dest must be a non-empty path string, got ${typeof dest}`)
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object')
+  // A misspelt option would otherwise be ignored silently (e.g. maxError: 0 receiving with the default).
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new InvalidArgumentError(`unknown option '${key}' (known: ${[...KNOWN].join(', ')})`)
+  }
   const { maxErrors, progressInterval, maxCommandLength } = options
   if (maxErrors !== undefined && !(Number.isSafeInteger(maxErrors) && maxErrors >= 0)) {
     throw new InvalidArgumentError(`options.maxErrors must be a non-negative integer, got ${String(maxErrors)}`)
@@ -89,8 +105,8 @@ export function validate(dest: unknown, options: ReceiveOptions): void {
   }
 }
 
-/** The engine's options (see protocol.ts) for `options`; `verifyCrc` says who checks CRCs. */
-export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): WorkerOptions {
+/** The engine's options (see engine.ts) for `options`; `verifyCrc` says who checks CRCs. */
+export function engineOptions(options: ReceiveOptions, verifyCrc: boolean): EngineOptions {
   return {
     maxErrors: options.maxErrors ?? RECEIVE_DEFAULTS.maxErrors,
     keepPartial: options.keepPartial ?? RECEIVE_DEFAULTS.keepPartial,

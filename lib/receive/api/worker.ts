@@ -4,8 +4,8 @@
 // progress, warnings and the result as messages; on any failure it discards the subvolume in
 // progress before reporting the error.
 import { parentPort, workerData } from 'node:worker_threads'
-import { Destination } from './destination.js'
-import { ReceiveEngine } from './engine.js'
+import { Destination } from '../fs/destination.js'
+import { ReceiveEngine } from '../engine/engine.js'
 import { flattenError } from './error-transfer.js'
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js'
 

@@ -4,7 +4,7 @@
 // called: the package entry re-exports TEMP_PREFIX without loading the native addon.
 import { closeSync, openSync, readSync } from 'node:fs'
 import { constants } from 'node:os'
-import { errnoError } from '../errors.js'
+import { errnoError } from '../../errors.js'
 
 const osErrno = constants.errno
 
