@@ -169,8 +169,9 @@ describeBtrfs('send() lifecycle', { size: '1G' }, (fs) => {
       await fsp.stat(snap)
       worst = Math.max(worst, Number(process.hrtime.bigint() - t0) / 1e6)
     }
-    // On the libuv pool, four blocked sends would starve fs.stat entirely (seconds, or forever).
-    expect(worst).toBeLessThan(250)
+    // On the libuv pool, four blocked sends would starve fs.stat entirely (seconds, or forever);
+    // on dedicated threads it answers in milliseconds. The bound leaves room for a loaded machine.
+    expect(worst).toBeLessThan(1000)
     for (const s of streams) s.destroy()
     await settled(fds, threads)
   })
