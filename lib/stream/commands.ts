@@ -324,7 +324,7 @@ function schema<T extends CommandType>(
   return { type, cmd, since, fields, optional }
 }
 
-/** Every known command, keyed by type (FORMAT.md §2.2, kernel emission order). */
+/** Every known command, keyed by type (in the kernel's emission order). */
 export const COMMANDS: { readonly [T in CommandType]: CommandSchema<T> } = {
   subvol: schema('subvol', CMD.SUBVOL, 1, ['path', 'uuid', 'ctransid']),
   snapshot: schema('snapshot', CMD.SNAPSHOT, 1, ['path', 'uuid', 'ctransid', 'cloneUuid', 'cloneCtransid']),

@@ -1,8 +1,8 @@
 // Numbers of the btrfs send stream format: magic, protocol versions, command and attribute codes,
 // framing sizes and default limits. Transcribed from kernel fs/btrfs/send.h (not part of the uapi
-// headers); section numbers refer to /work/shared/FORMAT.md. Nothing here has behaviour.
+// headers). Nothing here has behaviour.
 
-/** `btrfs-stream` plus a NUL (FORMAT.md §1.1). */
+/** `btrfs-stream` plus a NUL. */
 export const STREAM_MAGIC: Readonly<Uint8Array> = Uint8Array.from([
   0x62, 0x74, 0x72, 0x66, 0x73, 0x2d, 0x73, 0x74, 0x72, 0x65, 0x61, 0x6d, 0x00,
 ])

@@ -103,7 +103,7 @@ describe('text dump equals btrfs receive --dump', () => {
   })
 })
 
-describe('every command in the current progs format (FORMAT.md §5.3 examples)', () => {
+describe('every command in the current progs format', () => {
   const b = (s: string): Buffer => Buffer.from(s, 'latin1')
   const uuid = (s: string): Buffer => Buffer.from(s.replace(/-/g, ''), 'hex')
   const ts = (sec: bigint) => ({ sec, nsec: 123 })

@@ -1,5 +1,5 @@
 // The ENCODED_WRITE fallback: decompresses one encoded extent into a zeroed buffer of its
-// unencoded length (FORMAT.md §2.5, §5.2): zlib through node:zlib, zstd through fzstd (Node 20's
+// unencoded length: zlib through node:zlib, zstd through fzstd (Node 20's
 // zlib has no zstd), btrfs LZO (per-sector segments, see below) through lzo1x.ts. Output never
 // exceeds unencodedLen, so a hostile extent cannot make us allocate more than the caller allows.
 import type * as Zlib from 'node:zlib'

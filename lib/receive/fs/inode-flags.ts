@@ -1,5 +1,5 @@
 // FILEATTR's btrfs inode flags (low 32 bits; ro_flags above) mapped to FS_IOC_SETFLAGS bits: the
-// inverse of the kernel's btrfs_inode_flags_to_fsflags (FORMAT.md §2.7). RO_VERITY is not a flag
+// inverse of the kernel's btrfs_inode_flags_to_fsflags. RO_VERITY is not a flag
 // one can set (ENABLE_VERITY does it). IMMUTABLE and APPEND are deferred to the end of the
 // subvolume, because set mid-stream they would make the inode's later commands fail.
 
